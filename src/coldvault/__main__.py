@@ -1,0 +1,3 @@
+from coldvault.cli.app import main
+
+main()

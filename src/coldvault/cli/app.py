@@ -1,0 +1,97 @@
+"""The ``coldvault`` command: global options, subcommand registration, error to exit code."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+
+from coldvault import __version__
+from coldvault.cli.options import GlobalOptions, OutputFormat
+from coldvault.errors import ColdvaultError
+
+app = typer.Typer(
+    name="coldvault",
+    help="Move EC2 recovery points from AWS Backup into S3 Glacier classes, verified, and restore them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+_err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"coldvault {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    region: Annotated[
+        str | None, typer.Option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], help="AWS Region.")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", envvar="AWS_PROFILE", help="Named AWS profile.")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="Send AWS calls to this endpoint."),
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--output", help="Output format.")] = OutputFormat.table,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the final result.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every AWS step.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    ctx.obj = GlobalOptions(
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+        output=output,
+        quiet=quiet,
+        verbose=verbose,
+    )
+
+
+def _register_commands() -> None:
+    """Each command module adds itself; a module that is not there yet is simply absent."""
+    import importlib
+
+    for name in ("sandbox_cmd", "demo_cmd", "archive_cmd", "catalog_cmd", "restore_cmd", "cloud_cmd"):
+        try:
+            module = importlib.import_module(f"coldvault.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"coldvault.cli.{name}":
+                continue
+            raise
+        module.register(app)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning coldvault errors into one line and an exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:
+        _err.print("aborted")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except ColdvaultError as exc:
+        _err.print(f"coldvault: error: {exc.one_line()}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _err.print("interrupted")
+        sys.exit(130)

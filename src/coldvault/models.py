@@ -1,0 +1,95 @@
+"""The domain's values: frozen dataclasses and enums, no I/O.
+
+These are the contracts between the selection, the archive pipeline, the restore path, the
+report and the cloud handlers. Everything that crosses a Step Functions state boundary has a
+``to_json``/``from_json`` pair producing plain JSON types.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class StorageClass(enum.StrEnum):
+    GLACIER_IR = "GLACIER_IR"
+    GLACIER = "GLACIER"
+    DEEP_ARCHIVE = "DEEP_ARCHIVE"
+
+    @property
+    def needs_restore(self) -> bool:
+        """Whether the object must be restored (``RestoreObject``) before it can be read."""
+        return self is not StorageClass.GLACIER_IR
+
+
+class Outcome(enum.StrEnum):
+    """What happened to one recovery point in one run."""
+
+    ARCHIVED = "archived"  # archive verified, recovery point deletion confirmed
+    RETAINED = "retained"  # archive verified, recovery point still in the vault (deletion pending)
+    SKIPPED = "skipped"  # not selected (reason given)
+    FAILED = "failed"  # something failed before verification: recovery point kept
+    LEASED = "leased"  # another run holds this point: left alone
+    PLANNED = "planned"  # dry run: would be archived
+
+
+class SkipReason(enum.StrEnum):
+    NOT_EC2 = "not an EC2 recovery point"
+    NOT_USABLE = "state is not COMPLETED or AVAILABLE"
+    TOO_RECENT = "created after the cut-off"
+    ALREADY_ARCHIVED = "already archived and its deletion confirmed"
+    NOT_STORABLE = "AMI cannot be stored to S3"
+    VAULT_LOCK = "Vault Lock minimum retention not over"
+    LEGAL_HOLD = "under legal hold"
+
+
+@dataclass(frozen=True)
+class RecoveryPoint:
+    """An EC2 recovery point of a backup vault (an AMI)."""
+
+    arn: str  # arn:aws:ec2:<region>::image/ami-...
+    vault_name: str
+    resource_arn: str  # arn:aws:ec2:<region>:<account>:instance/i-...
+    resource_type: str
+    status: str
+    creation_date: datetime
+    backup_size_bytes: int = 0
+    completion_date: datetime | None = None
+    delete_at: datetime | None = None  # CalculatedLifecycle.DeleteAt
+    move_to_cold_storage_at: datetime | None = None
+    status_message: str = ""
+    iam_role_arn: str = ""
+    backup_plan_id: str = ""
+    is_encrypted: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ami_id(self) -> str:
+        return self.arn.rsplit("/", 1)[-1]
+
+    @property
+    def instance_id(self) -> str:
+        return self.resource_arn.rsplit("/", 1)[-1]
+
+    @property
+    def source_account(self) -> str:
+        return self.resource_arn.split(":")[4]
+
+    @property
+    def source_region(self) -> str:
+        return self.resource_arn.split(":")[3]
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn dataclass field values (datetimes, enums, nested dicts/lists) into plain JSON types."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
