@@ -21,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)  # an error stays on one line
 
 
 def _version(value: bool) -> None:
@@ -80,7 +80,10 @@ _register_commands()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning coldvault errors into one line and an exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns a command's ``typer.Exit(code)`` instead of exiting.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Abort:
         _err.print("aborted")
         sys.exit(1)

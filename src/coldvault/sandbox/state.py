@@ -32,6 +32,9 @@ class SandboxSettings:
     store_quota_bytes: int = 1200 * GB  # store work in progress (newer AWS docs)
     restore_quota_bytes: int = 600 * GB  # restore work in progress (newer AWS docs)
     store_task_history_days: int = 31
+    # Step Functions Wait states and Retry intervals really wait seconds x wait_scale, and the sandbox
+    # clock is moved on by the full seconds, so simulated work progresses as if the wait had happened.
+    wait_scale: float = 0.01
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name: f.type for f in fields(self)}
@@ -116,10 +119,13 @@ class FaultRegistry:
         with self._lock:
             self._faults.clear()
 
-    def take(self, operation: str, *resource_ids: str) -> Fault | None:
-        """The first armed fault for this operation and resources, counted as fired; or None."""
+    def take(self, operation: str, *resource_ids: str, kinds: tuple[str, ...] | None = None) -> Fault | None:
+        """The first armed fault for this operation and resources (and one of ``kinds``, when
+        given), counted as fired; or None."""
         with self._lock:
             for fault in self._faults:
+                if kinds is not None and fault.kind not in kinds:
+                    continue
                 if fault.matches(operation, list(resource_ids)):
                     fault.fired += 1
                     return fault

@@ -1,0 +1,57 @@
+"""Install every sandbox addition into moto, once, before any moto server or app is built.
+
+Flask builds a service's routes when its app is first created, so the Backup routes must be in
+``moto.backup.urls.url_paths`` before the server answers its first Backup call.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+SANDBOX_MOTO_CONFIG: dict[str, Any] = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+
+_lock = threading.Lock()
+_done: list[bool] = []  # one element once installed
+
+
+def install() -> None:
+    """Idempotent: Backup recovery points and jobs, EC2 store/restore tasks, the in-process Lambda
+    runner (when present), the reset hook, and moto's configuration for the sandbox."""
+    with _lock:
+        if _done:
+            return
+        from coldvault.sandbox import backup_responses, state
+
+        backup_responses.install()
+        _install_optional("coldvault.sandbox.ec2_responses")
+        _install_optional("coldvault.sandbox.stepfunctions")
+        # The in-process Lambda runner: moto's LambdaSimpleBackend.invoke only echoes.
+        _install_optional("coldvault.sandbox.lambda_runner")
+        # Stack-created state machines execute; Wait/Retry follow sandbox time.
+        _install_optional("coldvault.sandbox.stepfunctions")
+        state.install_reset_hook()
+        configure_moto()
+        _done.append(True)
+
+
+def configure_moto() -> None:
+    """Apply :data:`SANDBOX_MOTO_CONFIG` (moto's reset does not undo it; calling again is harmless)."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.set_config(SANDBOX_MOTO_CONFIG)
+
+
+def _install_optional(module_name: str) -> None:
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return  # that addition is not part of this checkout yet
+        raise
+    module.install()
