@@ -17,6 +17,8 @@ DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_REGION": "us-east-1",
+    # boto3 and AWS CLI v1 read only AWS_DEFAULT_REGION; AWS CLI v2 and other SDKs read AWS_REGION.
+    "AWS_DEFAULT_REGION": "us-east-1",
 }
 
 

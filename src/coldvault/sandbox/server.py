@@ -35,7 +35,7 @@ class AdminMiddleware:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         status, payload = handle(environ.get("REQUEST_METHOD", "GET"), path[len(ADMIN_PREFIX) :], raw)
-        body = json.dumps(payload, default=str).encode()
+        body = json.dumps(payload, default=str).encode() + b"\n"  # curl users get their prompt back
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}.get(
             status, "Error"
         )
