@@ -7,6 +7,7 @@ from typing import Annotated
 
 import click
 import typer
+import typer.exceptions
 from rich.console import Console
 
 from coldvault import __version__
@@ -84,14 +85,19 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         _err.print("aborted")
         sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
+    except (click.exceptions.Exit, typer.Exit) as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    except (click.ClickException, typer.exceptions.TyperException) as exc:
+        # Usage errors (unknown option, bad choice): click's one-line message, exit 2.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            _err.print(f"coldvault: error: {exc}", markup=False, highlight=False)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
     except ColdvaultError as exc:
         _err.print(f"coldvault: error: {exc.one_line()}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
