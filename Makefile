@@ -22,9 +22,21 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.sandbox
 demo: $(VENV)/.sandbox
 	$(BIN)/coldvault demo
 
-lint: $(VENV)/.dev
+# checkov pins boto3/packaging versions that conflict with coldvault's: it gets a venv of its own.
+CHECKOV := $(VENV)/checkov/bin/checkov
+$(CHECKOV): | $(BIN)/python
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install -q 'checkov==3.3.30'
+
+lint: $(VENV)/.dev $(CHECKOV)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	# The template as written and as packaged (ASLs inlined), and each ASL as deployed (substitutions filled).
+	$(BIN)/python -m coldvault.cloud.packaging template build/lint/template.packaged.yaml
+	$(BIN)/python -m coldvault.cloud.packaging render-asl build/lint/asl
+	$(BIN)/cfn-lint src/coldvault/cloud/template.yaml build/lint/template.packaged.yaml
+	$(BIN)/statelint build/lint/asl/archive.asl.json build/lint/asl/restore.asl.json
+	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation -f build/lint/template.packaged.yaml
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy --strict src
