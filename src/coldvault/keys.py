@@ -7,6 +7,7 @@ Layout::
     catalog/ami/<ami-id>.json                                            the manifest (hot, STANDARD)
     catalog/by-recovery-point/<sha256(arn)>.json                         pointer -> manifest key
     catalog/by-archive-key/<sha256(key)>.json                            pointer -> manifest key
+    catalog/pending-deletion/<ami-id>.json                               archived, deletion not confirmed
     leases/<ami-id>.json                                                 per-point lease
     logs/<yyyymmddThhmmssZ>-<run-id>.{json,csv}                          consolidated reports
 
@@ -26,6 +27,7 @@ ARCHIVE_PREFIX = "recovery-points/"
 CATALOG_PREFIX = "catalog/"
 LEASE_PREFIX = "leases/"
 LOG_PREFIX = "logs/"
+PENDING_DELETION_PREFIX = CATALOG_PREFIX + "pending-deletion/"
 
 _AMI_RE = re.compile(r"^ami-[0-9a-f]{8,17}$")
 
@@ -61,6 +63,11 @@ def recovery_point_pointer_key(recovery_point_arn: str) -> str:
 
 def archive_pointer_key(key: str) -> str:
     return f"{CATALOG_PREFIX}by-archive-key/{_digest(key)}.json"
+
+
+def pending_deletion_key(ami_id: str) -> str:
+    """A marker present from verification until the recovery point's deletion is confirmed."""
+    return f"{PENDING_DELETION_PREFIX}{ami_id}.json"
 
 
 def lease_key(ami_id: str) -> str:

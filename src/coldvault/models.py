@@ -93,3 +93,82 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_jsonable(v) for v in value]
     return value
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def point_to_json(point: RecoveryPoint) -> dict[str, Any]:
+    return {k: to_jsonable(v) for k, v in point.__dict__.items()}
+
+
+def point_from_json(data: dict[str, Any]) -> RecoveryPoint:
+    values = dict(data)
+    for name in ("creation_date", "completion_date", "delete_at", "move_to_cold_storage_at"):
+        values[name] = _dt(values.get(name))
+    return RecoveryPoint(**values)
+
+
+class Stage(enum.StrEnum):
+    """Where one recovery point is in the archive pipeline (the state machine's Choice reads it)."""
+
+    SELECTED = "selected"  # a candidate, nothing done yet
+    STORING = "storing"  # a store image task is in progress
+    STORED = "stored"  # the staging object <ami-id>.bin exists
+    COPYING = "copying"  # a multipart copy is part way
+    COPIED = "copied"  # the archive object exists
+    VERIFIED = "verified"  # archive verified, manifest written, staging object deleted
+    DONE = "done"  # the outcome is final (archived, retained, failed, leased)
+
+
+@dataclass(frozen=True)
+class PointWork:
+    """One recovery point's progress through the pipeline: small, plain JSON (a Step Functions item)."""
+
+    point: RecoveryPoint
+    archive_key: str
+    manifest_key: str
+    stage: Stage = Stage.SELECTED
+    run_id: str = ""
+    store_state: str = ""
+    store_progress: int = 0
+    store_started_at: str = ""
+    next_poll_seconds: float = 0.0
+    staging_size: int = 0
+    upload_id: str = ""
+    part_size: int = 0
+    parts_total: int = 0
+    parts_done: int = 0
+    archive_size: int = 0
+    checksum: str = ""
+    lease_etag: str = ""
+    outcome: Outcome | None = None
+    error: str = ""
+    error_type: str = ""
+    deletion_pending: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds spent
+
+    @property
+    def ami_id(self) -> str:
+        return self.point.ami_id
+
+    @property
+    def copy_percent(self) -> int:
+        if self.stage in (Stage.COPIED, Stage.VERIFIED, Stage.DONE) and not self.error:
+            return 100
+        return int(100 * self.parts_done / self.parts_total) if self.parts_total else 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: to_jsonable(v) for k, v in self.__dict__.items() if k != "point"}
+        data["point"] = point_to_json(self.point)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PointWork:
+        values = dict(data)
+        values["point"] = point_from_json(values["point"])
+        values["stage"] = Stage(values.get("stage", Stage.SELECTED))
+        values["outcome"] = Outcome(values["outcome"]) if values.get("outcome") else None
+        values["timings"] = {str(k): float(v) for k, v in (values.get("timings") or {}).items()}
+        return cls(**values)

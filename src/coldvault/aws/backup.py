@@ -1,0 +1,125 @@
+"""AWS Backup: the recovery points of a vault (IAM actions named per method)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from coldvault.aws.errors import aws_call
+from coldvault.errors import NotFound
+from coldvault.models import RecoveryPoint
+
+
+@dataclass(frozen=True)
+class VaultInfo:
+    name: str
+    arn: str
+    locked: bool
+    min_retention_days: int | None
+    number_of_recovery_points: int
+
+
+def point_from_api(item: dict[str, Any], vault_name: str) -> RecoveryPoint:
+    lifecycle = item.get("CalculatedLifecycle") or {}
+    return RecoveryPoint(
+        arn=item["RecoveryPointArn"],
+        vault_name=item.get("BackupVaultName", vault_name),
+        resource_arn=item.get("ResourceArn", ""),
+        resource_type=item.get("ResourceType", ""),
+        status=item.get("Status", ""),
+        creation_date=item["CreationDate"],
+        backup_size_bytes=int(item.get("BackupSizeInBytes") or 0),
+        completion_date=item.get("CompletionDate"),
+        delete_at=lifecycle.get("DeleteAt"),
+        move_to_cold_storage_at=lifecycle.get("MoveToColdStorageAt"),
+        status_message=item.get("StatusMessage", ""),
+        iam_role_arn=item.get("IamRoleArn", ""),
+        backup_plan_id=(item.get("CreatedBy") or {}).get("BackupPlanId", ""),
+        is_encrypted=bool(item.get("IsEncrypted", False)),
+    )
+
+
+class Backup:
+    """Thin adapter over a boto3 ``backup`` client."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def describe_vault(self, name: str) -> VaultInfo:
+        """``backup:DescribeBackupVault``."""
+        with aws_call("DescribeBackupVault"):
+            r = self.client.describe_backup_vault(BackupVaultName=name)
+        return VaultInfo(
+            name=r["BackupVaultName"],
+            arn=r.get("BackupVaultArn", ""),
+            locked=bool(r.get("Locked", False)),
+            min_retention_days=r.get("MinRetentionDays"),
+            number_of_recovery_points=int(r.get("NumberOfRecoveryPoints") or 0),
+        )
+
+    def iter_recovery_points(
+        self, vault: str, *, created_before: datetime | None = None, page_size: int = 1000
+    ) -> Iterator[RecoveryPoint]:
+        """``backup:ListRecoveryPointsByBackupVault``, streamed page by page."""
+        kwargs: dict[str, Any] = {"BackupVaultName": vault, "PaginationConfig": {"PageSize": page_size}}
+        if created_before is not None:
+            kwargs["ByCreatedBefore"] = created_before
+        paginator = self.client.get_paginator("list_recovery_points_by_backup_vault")
+        with aws_call("ListRecoveryPointsByBackupVault"):
+            for page in paginator.paginate(**kwargs):
+                for item in page.get("RecoveryPoints", []):
+                    yield point_from_api(item, vault)
+
+    def describe_recovery_point(self, vault: str, arn: str) -> RecoveryPoint | None:
+        """``backup:DescribeRecoveryPoint``; None when the point does not exist."""
+        try:
+            with aws_call("DescribeRecoveryPoint"):
+                r = self.client.describe_recovery_point(BackupVaultName=vault, RecoveryPointArn=arn)
+        except NotFound:
+            return None
+        return point_from_api(r, vault)
+
+    def delete_recovery_point(self, vault: str, arn: str) -> None:
+        """``backup:DeleteRecoveryPoint`` (may answer 200 without deleting: confirm with a describe)."""
+        with aws_call("DeleteRecoveryPoint"):
+            self.client.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=arn)
+
+    def list_tags(self, arn: str) -> dict[str, str]:
+        """``backup:ListTags`` of a recovery point."""
+        tags: dict[str, str] = {}
+        kwargs: dict[str, Any] = {"ResourceArn": arn}
+        while True:
+            with aws_call("ListTags"):
+                r = self.client.list_tags(**kwargs)
+            tags.update(r.get("Tags") or {})
+            if not r.get("NextToken"):
+                return tags
+            kwargs["NextToken"] = r["NextToken"]
+
+    def legal_hold_points(self, vault_arn: str) -> set[str]:
+        """Recovery point ARNs of the vault under an active legal hold (``backup:ListLegalHolds``,
+        ``backup:ListRecoveryPointsByLegalHold``)."""
+        held: set[str] = set()
+        holds: list[str] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            with aws_call("ListLegalHolds"):
+                r = self.client.list_legal_holds(**kwargs)
+            holds.extend(h["LegalHoldId"] for h in r.get("LegalHolds", []) if h.get("Status") == "ACTIVE")
+            if not r.get("NextToken"):
+                break
+            kwargs["NextToken"] = r["NextToken"]
+        for hold in holds:
+            kwargs = {"LegalHoldId": hold}
+            while True:
+                with aws_call("ListRecoveryPointsByLegalHold"):
+                    r = self.client.list_recovery_points_by_legal_hold(**kwargs)
+                for item in r.get("RecoveryPoints", []):
+                    if not vault_arn or item.get("BackupVaultName", "") in vault_arn:
+                        held.add(item["RecoveryPointArn"])
+                if not r.get("NextToken"):
+                    break
+                kwargs["NextToken"] = r["NextToken"]
+        return held

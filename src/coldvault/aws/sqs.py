@@ -1,0 +1,30 @@
+"""SQS: status messages (IAM actions named per method)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from coldvault.aws.errors import aws_call
+
+
+class Sqs:
+    """Thin adapter over a boto3 ``sqs`` client."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def check_queue(self, queue_url: str) -> None:
+        """``sqs:GetQueueAttributes``; raises NotFound when the queue does not exist."""
+        with aws_call("GetQueueAttributes"):
+            self.client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+
+    def send(self, queue_url: str, message: dict[str, Any], *, group_id: str | None = None) -> str:
+        """``sqs:SendMessage``; the message id."""
+        kwargs: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": json.dumps(message, sort_keys=True)}
+        if queue_url.endswith(".fifo"):
+            kwargs["MessageGroupId"] = group_id or "coldvault"
+            kwargs["MessageDeduplicationId"] = f"{message.get('run_id', '')}-{message.get('ami_id', '')}"
+        with aws_call("SendMessage"):
+            r = self.client.send_message(**kwargs)
+        return str(r.get("MessageId", ""))

@@ -1,0 +1,111 @@
+"""Step 1: list the vault and select the candidates (read-only)."""
+
+from __future__ import annotations
+
+from coldvault import keys
+from coldvault.config import Settings
+from coldvault.errors import AwsError, NotFound, PreflightError
+from coldvault.models import SkipReason, point_from_json
+from coldvault.pipeline.services import Services
+from coldvault.selection import Plan, Skipped, VaultRules, select
+
+MANIFEST_PREFIX = keys.CATALOG_PREFIX + "ami/"
+
+
+def archived_amis(svc: Services, bucket: str) -> set[str]:
+    """AMI ids with a manifest in the catalogue (one listing, not one request per point)."""
+    try:
+        return {
+            k[len(MANIFEST_PREFIX) : -len(".json")]
+            for k in svc.s3.iter_keys(bucket, MANIFEST_PREFIX)
+            if k.endswith(".json")
+        }
+    except NotFound as exc:
+        raise PreflightError(
+            f"bucket {bucket!r} does not exist", hint="create it or pass the right --bucket"
+        ) from exc
+
+
+def list_candidates(svc: Services, settings: Settings) -> Plan:
+    """The plan: candidates (largest first is the runner's business) and skipped points with reasons.
+
+    The listing is streamed (paginator) over the whole vault, so younger points of an instance are
+    seen (they share snapshot blocks: the cost estimate says so); only candidates, skipped points and
+    the set of instances keeping points are kept in memory.
+    """
+    try:
+        vault = svc.backup.describe_vault(settings.vault)
+    except NotFound as exc:
+        raise PreflightError(
+            f"backup vault {settings.vault!r} does not exist", hint="check --vault and --region"
+        ) from exc
+    warnings: list[str] = []
+    holds: set[str] = set()
+    try:
+        holds = svc.backup.legal_hold_points(vault.arn)
+    except AwsError as exc:
+        warnings.append(
+            f"legal holds could not be checked ({exc.code or exc.message}); a held point fails at delete"
+        )
+    archived = archived_amis(svc, settings.bucket)
+    rules = VaultRules(
+        min_retention_days=vault.min_retention_days if vault.locked or vault.min_retention_days else None,
+        legal_holds=frozenset(holds),
+    )
+    plan = select(
+        svc.backup.iter_recovery_points(settings.vault),
+        cutoff=settings.cutoff,
+        now=svc.clock.now(),
+        archived=archived,
+        rules=rules,
+        include_undeletable=settings.include_undeletable,
+    )
+    plan.warnings.extend(warnings)
+    _drop_unstorable(svc, settings, plan)
+    _resume_pending_deletions(svc, settings, plan)
+    return plan
+
+
+def _resume_pending_deletions(svc: Services, settings: Settings, plan: Plan) -> None:
+    """Archived points whose deletion was never confirmed and that the listing did not show (deleted
+    by a run that stopped before recording it): candidates again, so the delete step confirms them."""
+    pending = {
+        k[len(keys.PENDING_DELETION_PREFIX) : -len(".json")]
+        for k in svc.s3.iter_keys(settings.bucket, keys.PENDING_DELETION_PREFIX)
+    }
+    if not pending:
+        return
+    # A point being deleted (DELETING) with its deletion unrecorded: confirm and record it.
+    plan.skipped = [
+        s for s in plan.skipped if not (s.reason is SkipReason.ALREADY_ARCHIVED and s.point.ami_id in pending)
+    ]
+    seen = {p.ami_id for p in plan.candidates} | {s.point.ami_id for s in plan.skipped}
+    for ami in sorted(pending - seen):
+        record = svc.s3.get_json(settings.bucket, keys.manifest_key(ami))
+        if not record or record.get("recovery_point", {}).get("vault_name") != settings.vault:
+            continue
+        fields = {k: v for k, v in record["recovery_point"].items() if k not in {"tags_error"}}
+        fields["tags"] = {}
+        plan.candidates.append(point_from_json(fields))
+        plan.resuming.add(ami)
+
+
+def _drop_unstorable(svc: Services, settings: Settings, plan: Plan) -> None:
+    """Move points whose AMI EC2 cannot store to the skipped list (already archived ones stay)."""
+    to_check = [p.ami_id for p in plan.candidates if p.ami_id not in plan.resuming]
+    if not to_check:
+        return
+    images = svc.ec2.describe_images(to_check)
+    kept = []
+    for point in plan.candidates:
+        if point.ami_id in plan.resuming:
+            kept.append(point)
+            continue
+        image = images.get(point.ami_id)
+        problem = "AMI not found" if image is None else image.storable_problem(settings.account_id or None)
+        if problem:
+            plan.skipped.append(Skipped(point, SkipReason.NOT_STORABLE, problem))
+            plan.instances_kept.add(point.instance_id)
+        else:
+            kept.append(point)
+    plan.candidates = kept

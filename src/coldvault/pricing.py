@@ -1,0 +1,168 @@
+"""Estimated monthly costs before and after archiving: one dated price table, overridable.
+
+Honesty rules the estimates follow:
+
+- The vault holds *incremental* snapshots: deleting one recovery point frees only the blocks no other
+  snapshot uses. coldvault cannot see block sharing, so what the vault frees is given as a range: at
+  most the point's full size; at least nothing while younger points of the same instance stay.
+- An archive is a *full* compressed copy; compression is unknown before the store, so the full size is
+  assumed (an upper bound).
+- Each class bills a minimum storage duration (90 or 180 days) even when the object goes earlier.
+- A point already due to expire (``CalculatedLifecycle.DeleteAt``) would only cost its remaining
+  retention if kept: points where archiving costs more than keeping are flagged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from coldvault.errors import ConfigurationError
+from coldvault.models import RecoveryPoint, StorageClass
+
+GB = 1_000_000_000
+DAYS_PER_MONTH = 30.0
+HORIZON_MONTHS = 12.0  # compared over a year when the point has no scheduled deletion
+
+
+@dataclass(frozen=True)
+class Prices:
+    """US-East-1 list prices in USD (per GB-month unless said)."""
+
+    date: str = "2026-01-15"
+    region: str = "us-east-1"
+    backup_ec2_gb_month: float = 0.05
+    class_gb_month: dict[str, float] = field(
+        default_factory=lambda: {"GLACIER_IR": 0.004, "GLACIER": 0.0036, "DEEP_ARCHIVE": 0.00099}
+    )
+    min_days: dict[str, int] = field(
+        default_factory=lambda: {"GLACIER_IR": 90, "GLACIER": 90, "DEEP_ARCHIVE": 180}
+    )
+    put_per_1000: dict[str, float] = field(
+        default_factory=lambda: {"GLACIER_IR": 0.02, "GLACIER": 0.03, "DEEP_ARCHIVE": 0.05}
+    )
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> Prices:
+        """The built-in table, with the values of a JSON file (same field names) over it."""
+        base = cls()
+        if path is None:
+            return base
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                f"cannot read price file {path}: {exc}", hint="pass a JSON file"
+            ) from exc
+        if not isinstance(data, dict):
+            raise ConfigurationError(f"price file {path} must hold a JSON object")
+        changes: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in cls.__dataclass_fields__:
+                raise ConfigurationError(f"unknown price {name!r} in {path}", hint="see docs/archive.md")
+            current = getattr(base, name)
+            changes[name] = {**current, **value} if isinstance(current, dict) else value
+        return replace(base, **changes)
+
+
+@dataclass(frozen=True)
+class PointEstimate:
+    ami_id: str
+    instance_id: str
+    size_gb: float
+    vault_month_max: float  # what keeping costs per month if all its blocks were unique
+    archive_month: float
+    remaining_days: float | None  # until CalculatedLifecycle.DeleteAt
+    keep_cost: float  # keeping until DeleteAt (or the horizon), upper bound
+    archive_cost: float  # archiving for the same period, minimum duration included
+    shares_blocks: bool  # younger points of the same instance stay in the vault
+    costs_more: bool
+
+
+@dataclass(frozen=True)
+class Estimate:
+    prices_date: str
+    storage_class: str
+    points: list[PointEstimate]
+    vault_month_before_max: float
+    vault_month_freed_min: float
+    vault_month_freed_max: float
+    archive_month_after: float
+    flagged: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "prices_date": self.prices_date,
+            "storage_class": self.storage_class,
+            "vault_month_before_max": round(self.vault_month_before_max, 2),
+            "vault_month_freed_min": round(self.vault_month_freed_min, 2),
+            "vault_month_freed_max": round(self.vault_month_freed_max, 2),
+            "archive_month_after": round(self.archive_month_after, 2),
+            "costs_more_than_keeping": self.flagged,
+            "note": NOTE,
+        }
+
+
+NOTE = (
+    "vault snapshots are incremental: archiving frees between the 'min' and 'max' figures; "
+    "archives are full copies billed for the class's minimum duration"
+)
+
+
+def estimate_point(
+    point: RecoveryPoint, storage_class: StorageClass, prices: Prices, now: datetime, *, shares_blocks: bool
+) -> PointEstimate:
+    size_gb = point.backup_size_bytes / GB
+    vault_month = size_gb * prices.backup_ec2_gb_month
+    archive_month = size_gb * prices.class_gb_month[storage_class.value]
+    remaining = (point.delete_at - now).total_seconds() / 86400 if point.delete_at else None
+    months = max(0.0, remaining) / DAYS_PER_MONTH if remaining is not None else HORIZON_MONTHS
+    min_months = prices.min_days[storage_class.value] / DAYS_PER_MONTH
+    keep = vault_month * months
+    archive = archive_month * max(months, min_months) + prices.put_per_1000[storage_class.value] / 1000
+    return PointEstimate(
+        ami_id=point.ami_id,
+        instance_id=point.instance_id,
+        size_gb=size_gb,
+        vault_month_max=vault_month,
+        archive_month=archive_month,
+        remaining_days=remaining,
+        keep_cost=keep,
+        archive_cost=archive,
+        shares_blocks=shares_blocks,
+        costs_more=archive > keep,
+    )
+
+
+def estimate(
+    candidates: Iterable[RecoveryPoint],
+    storage_class: StorageClass,
+    prices: Prices,
+    now: datetime,
+    *,
+    instances_keeping_points: set[str] | frozenset[str] = frozenset(),
+) -> Estimate:
+    """Monthly cost of the candidates in the vault now, what archiving frees (a range) and costs."""
+    points = [
+        estimate_point(p, storage_class, prices, now, shares_blocks=p.instance_id in instances_keeping_points)
+        for p in candidates
+    ]
+    largest: dict[str, float] = {}
+    for e in points:
+        if not e.shares_blocks:
+            largest[e.instance_id] = max(largest.get(e.instance_id, 0.0), e.vault_month_max)
+    return Estimate(
+        prices_date=prices.date,
+        storage_class=storage_class.value,
+        points=points,
+        vault_month_before_max=sum(e.vault_month_max for e in points),
+        # Every point of an instance going frees at least its largest point's blocks; sharing unknown.
+        vault_month_freed_min=sum(largest.values()),
+        vault_month_freed_max=sum(e.vault_month_max for e in points),
+        archive_month_after=sum(e.archive_month for e in points),
+        flagged=sum(1 for e in points if e.costs_more),
+    )

@@ -1,0 +1,177 @@
+"""The CLI engine: runs the pipeline's steps in-process for many recovery points at once.
+
+- Store tasks start, largest first, while the bytes in progress stay under ``max_in_progress_bytes``
+  (an AMI bigger than the limit starts alone); at most ``concurrency`` points are in flight.
+- A quota refusal (``StoreQuotaExceeded``) is waited out, retrying, until the quota-wait deadline.
+- Every in-progress task is polled with batched ``DescribeStoreImageTasks`` at the interval the
+  observed progress suggests (``check_stores``), each task under the store deadline.
+- Finished stores go to a pool of workers: copy (reported part by part) → verify → delete → publish.
+- Every move is an :class:`~coldvault.progress.Event` for the renderer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from coldvault import pipeline
+from coldvault.clock import Deadline
+from coldvault.config import Settings
+from coldvault.errors import ColdvaultError, StoreQuotaExceeded
+from coldvault.models import PointWork, Stage
+from coldvault.pipeline.services import Services
+from coldvault.progress import Event, EventSink, ignore, point_event
+
+# The pipeline steps in the order this engine runs them for one point (the state machine must match).
+STEP_ORDER: tuple[str, ...] = (
+    "coldvault.pipeline.listing.list_candidates",
+    "coldvault.pipeline.store.start_store",
+    "coldvault.pipeline.store.check_stores",
+    "coldvault.pipeline.copy.copy_archive",
+    "coldvault.pipeline.verify.verify_archive",
+    "coldvault.pipeline.finish.delete_recovery_point",
+    "coldvault.pipeline.finish.publish_result",
+)
+COPY_SLICE_SECONDS = 2.0  # copy in slices so the display follows the parts
+WAIT_SLICE_SECONDS = 0.5
+
+
+def pick_next(pending: Sequence[PointWork], in_progress_bytes: int, limit: int) -> int | None:
+    """Index of the next point to store (``pending`` sorted largest first), or None to wait.
+
+    The largest point that keeps the bytes in progress within ``limit``; when nothing is in
+    progress, the largest point even if it is over the limit on its own.
+    """
+    if not pending:
+        return None
+    for index, work in enumerate(pending):
+        if in_progress_bytes + work.point.backup_size_bytes <= limit:
+            return index
+    return 0 if in_progress_bytes == 0 else None
+
+
+class Runner:
+    def __init__(self, svc: Services, settings: Settings, *, emit: EventSink = ignore) -> None:
+        self.svc = svc
+        self.settings = settings
+        self.emit = emit
+        self.storing: dict[str, PointWork] = {}
+        self.running: dict[Future[PointWork], str] = {}
+        self.finished: list[PointWork] = []
+
+    # -- per point, in a worker thread --------------------------------------------------------
+    def _after_store(self, work: PointWork) -> PointWork:
+        svc, settings = self.svc, self.settings
+        try:
+            while work.stage in (Stage.STORED, Stage.COPYING):
+                work = pipeline.copy_archive(svc, settings, work, time_budget_seconds=COPY_SLICE_SECONDS)
+                self.emit(point_event(work, "copy"))
+            svc.after_step("copy", work.ami_id)
+            work = pipeline.verify_archive(svc, settings, work)
+            self.emit(point_event(work, "verify"))
+            svc.after_step("verify", work.ami_id)
+            work = pipeline.delete_recovery_point(svc, settings, work)
+            svc.after_step("deleted", work.ami_id)
+        except ColdvaultError as exc:
+            work = pipeline.failed(work, exc)
+        except Exception as exc:  # noqa: BLE001 - never hide a failure: the point fails with its reason
+            work = pipeline.failed(work, exc)
+        return self._publish(work)
+
+    def _publish(self, work: PointWork) -> PointWork:
+        try:
+            work = pipeline.publish_result(self.svc, self.settings, work)
+        except ColdvaultError as exc:
+            self.emit(
+                Event(kind="waiting", ami_id=work.ami_id, message=f"publishing failed: {exc.one_line()}")
+            )
+        self.svc.after_step("publish", work.ami_id)
+        self.emit(point_event(work))
+        return work
+
+    # -- orchestration, in the calling thread -------------------------------------------------
+    def _dispatch(self, pool: ThreadPoolExecutor, work: PointWork) -> None:
+        self.emit(point_event(work))
+        if work.stage is Stage.STORING:
+            self.storing[work.ami_id] = work
+        elif work.stage is Stage.DONE:
+            self.running[pool.submit(self._publish, work)] = work.ami_id
+        else:
+            self.running[pool.submit(self._after_store, work)] = work.ami_id
+
+    def _in_progress_bytes(self) -> int:
+        return sum(w.point.backup_size_bytes for w in self.storing.values())
+
+    def _start_some(self, pool: ThreadPoolExecutor, pending: list[PointWork], quota: Deadline | None) -> bool:
+        """Start stores while there is room; True when the quota refused one (wait before retrying)."""
+        settings = self.settings
+        while pending and len(self.storing) + len(self.running) < settings.concurrency:
+            index = pick_next(pending, self._in_progress_bytes(), settings.max_in_progress_bytes)
+            if index is None:
+                return False
+            work = pending.pop(index)
+            try:
+                work = pipeline.start_store(self.svc, settings, work)
+            except StoreQuotaExceeded as exc:
+                if quota is not None and quota.expired():
+                    self._dispatch(pool, pipeline.failed(work, exc))
+                    continue
+                pending.insert(index, work)
+                self.emit(Event(kind="waiting", ami_id=work.ami_id, message="store quota reached: waiting"))
+                return True
+            except ColdvaultError as exc:
+                work = pipeline.failed(work, exc)
+            self.svc.after_step("store", work.ami_id)
+            self._dispatch(pool, work)
+        return False
+
+    def _poll(self, pool: ThreadPoolExecutor) -> float:
+        """Check every storing task; seconds until the next poll."""
+        try:
+            updated = pipeline.check_stores(self.svc, self.settings, list(self.storing.values()))
+        except ColdvaultError as exc:
+            self.emit(Event(kind="waiting", message=f"polling failed, retrying: {exc.one_line()}"))
+            return self.settings.min_poll_seconds
+        for work in updated:
+            if work.stage is Stage.STORING:
+                self.storing[work.ami_id] = work
+                self.emit(point_event(work))
+                continue
+            del self.storing[work.ami_id]
+            self.svc.after_step("stored", work.ami_id)
+            self._dispatch(pool, work)
+        if not self.storing:
+            return 0.0
+        return min(w.next_poll_seconds or self.settings.min_poll_seconds for w in self.storing.values())
+
+    def _collect(self, timeout: float) -> None:
+        done, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            del self.running[future]
+            self.finished.append(future.result())
+
+    def run(self, works: Sequence[PointWork]) -> list[PointWork]:
+        """Take every work to ``DONE``; the final works (each published)."""
+        clock = self.svc.clock
+        pending = sorted(works, key=lambda w: w.point.backup_size_bytes, reverse=True)
+        quota: Deadline | None = None
+        next_poll = clock.monotonic()
+        workers = max(1, self.settings.concurrency)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="coldvault") as pool:
+            while pending or self.storing or self.running:
+                refused = self._start_some(pool, pending, quota)
+                if refused and quota is None:
+                    quota = Deadline(clock, self.settings.quota_wait_deadline_seconds)
+                elif not refused:
+                    quota = None
+                if self.storing and clock.monotonic() >= next_poll:
+                    next_poll = clock.monotonic() + self._poll(pool)
+                wait_for = max(0.0, next_poll - clock.monotonic()) if self.storing else 0.0
+                if refused:
+                    wait_for = max(wait_for, self.settings.min_poll_seconds) if not self.storing else wait_for
+                if self.running:
+                    self._collect(min(wait_for, WAIT_SLICE_SECONDS) if wait_for else WAIT_SLICE_SECONDS)
+                elif wait_for > 0:
+                    clock.sleep(wait_for)
+        self.emit(Event(kind="run", message="finished", extra={"points": len(self.finished)}))
+        return self.finished
