@@ -103,3 +103,11 @@ class RestoreInProgress(ColdvaultError):
 
 class RestoreFailed(ColdvaultError):
     """A restore image task or its AMI failed."""
+
+
+class ImageNameTaken(UsageError):
+    """The name asked for a restored AMI is already used by another AMI in the Region."""
+
+
+class RestoreDeadlineExceeded(ColdvaultError):
+    """A Glacier restore or a restored AMI was not ready before the configured deadline."""

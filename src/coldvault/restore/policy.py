@@ -1,0 +1,188 @@
+"""Restore policy, pure: options and their checks, names and tags of restored AMIs, expected waits,
+polling intervals, and the retrieval cost estimate shown before a restore.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from coldvault.catalog import CatalogEntry
+from coldvault.errors import UsageError
+
+TIERS = ("Expedited", "Standard", "Bulk")
+MAX_DAYS = 365
+MAX_IMAGE_TAGS = 50
+NAME_RE = re.compile(r"^[A-Za-z0-9()\[\] ./\-'@_]{3,128}$")
+_NAME_BAD = re.compile(r"[^A-Za-z0-9()\[\] ./\-'@_]+")
+GIB = 1024**3
+HOUR = 3600.0
+
+
+class Stage(enum.StrEnum):
+    """Where one restore is (the state machine's Choice states read it)."""
+
+    RESOLVED = "resolved"  # manifest found, nothing requested yet
+    THAWING = "thawing"  # RestoreObject running
+    READABLE = "readable"  # the archive can be read: the image task can start
+    IMAGING = "imaging"  # the restore image task's AMI is pending
+    ENCRYPT = "encrypt"  # the plain AMI is available: an encrypted copy is needed
+    ENCRYPTING = "encrypting"  # the encrypted copy is pending
+    DONE = "done"  # the AMI is available
+    FAILED = "failed"
+
+
+def parse_tier(value: str) -> str:
+    for tier in TIERS:
+        if value.strip().lower() == tier.lower():
+            return tier
+    raise UsageError(f"invalid tier {value!r}", hint=f"use --tier {'|'.join(TIERS)}")
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    tier: str = "Standard"
+    days: int = 3  # how long the temporary readable copy of a Glacier archive lives
+    name: str | None = None
+    kms_key_id: str | None = None
+    deadline_seconds: float = 72 * HOUR
+    queue_url: str | None = None
+
+    def validate(self) -> None:
+        if self.tier not in TIERS:
+            raise UsageError(f"invalid tier {self.tier!r}", hint=f"use --tier {'|'.join(TIERS)}")
+        if not 1 <= self.days <= MAX_DAYS:
+            raise UsageError(
+                f"--days must be between 1 and {MAX_DAYS}, not {self.days}",
+                hint="the restored copy is billed as S3 Standard for that many days; 1-7 is typical",
+            )
+        if self.name is not None and not NAME_RE.match(self.name):
+            raise UsageError(
+                f"invalid AMI name {self.name!r}",
+                hint="3-128 characters: letters, digits, spaces and ( ) [ ] . / - ' @ _",
+            )
+        if self.deadline_seconds <= 0:
+            raise UsageError("the restore deadline must be positive")
+
+
+def default_name(entry: CatalogEntry) -> str:
+    """A deterministic name unique to the archive: the original AMI's name + a digest of the key."""
+    suffix = "-restored-" + hashlib.sha256(entry.archive_key.encode()).hexdigest()[:10]
+    base = _NAME_BAD.sub("-", entry.ami_name or entry.ami_id).strip() or entry.ami_id
+    return f"{base[: 128 - len(suffix)]}{suffix}"
+
+
+def image_tags(entry: CatalogEntry, *, extra: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The restored AMI's tags: the original ones without ``aws:`` keys, within EC2's 50 with room
+    for ``extra`` (and for the stage tag of an encrypted restore), ``Name`` kept first; plus the
+    keys that did not fit."""
+    reserved = len(extra) + (1 if entry.encrypted else 0)
+    room = MAX_IMAGE_TAGS - reserved
+    originals = {
+        k: v[:256]
+        for k, v in entry.ami_tags.items()
+        if not k.lower().startswith("aws:") and k not in extra and len(k) <= 128
+    }
+    ordered = sorted(originals, key=lambda k: (k != "Name", k))
+    kept, dropped = ordered[:room], ordered[room:]
+    tags = {k: originals[k] for k in kept}
+    tags.update(extra)
+    return tags, dropped
+
+
+# Expected Glacier restore times (aws-facts.md): (earliest, latest) in seconds.
+WINDOWS: dict[tuple[str, str], tuple[float, float]] = {
+    ("GLACIER", "Expedited"): (60.0, 300.0),
+    ("GLACIER", "Standard"): (3 * HOUR, 5 * HOUR),
+    ("GLACIER", "Bulk"): (5 * HOUR, 12 * HOUR),
+    ("DEEP_ARCHIVE", "Standard"): (0.0, 12 * HOUR),
+    ("DEEP_ARCHIVE", "Bulk"): (0.0, 48 * HOUR),
+}
+MIN_POLL = 5.0
+MAX_POLL = 1800.0
+
+
+def expected_wait(storage_class: str, tier: str) -> str:
+    window = WINDOWS.get((storage_class, tier))
+    if window is None:
+        return "none (readable at once)"
+    low, high = window
+
+    def fmt(seconds: float) -> str:
+        return f"{seconds / 60:.0f} min" if seconds < HOUR else f"{seconds / HOUR:.0f} h"
+
+    return f"within {fmt(high)}" if low == 0 else f"{fmt(low)}-{fmt(high)}"
+
+
+def next_thaw_poll(storage_class: str, tier: str, elapsed: float, *, attached: bool) -> float:
+    """Seconds until the next look at a running Glacier restore: nothing before the earliest
+    expected completion (one wait, not a costly loop), then a fraction of the window, bounded."""
+    low, high = WINDOWS.get((storage_class, tier), (0.0, 5 * 60.0))
+    if not attached and elapsed < low:
+        return max(MIN_POLL, low - elapsed)
+    step = (high - low) / 6 if high > low else high / 8
+    return min(MAX_POLL, max(MIN_POLL, step))
+
+
+def next_image_poll(polls: int) -> float:
+    """Seconds until the next look at a pending AMI: 2 s, growing by half each time, up to 2 min."""
+    return float(min(120.0, 2.0 * 1.5**polls))
+
+
+# Retrieval prices, us-east-1 (aws-facts.md); per GB retrieved and per 1,000 restore requests.
+PRICES_DATE = "2026-11-01"
+RETRIEVAL_PER_GB = {
+    ("GLACIER_IR", ""): 0.03,
+    ("GLACIER", "Expedited"): 0.03,
+    ("GLACIER", "Standard"): 0.01,
+    ("GLACIER", "Bulk"): 0.0,
+    ("DEEP_ARCHIVE", "Standard"): 0.02,
+    ("DEEP_ARCHIVE", "Bulk"): 0.0025,
+}
+REQUESTS_PER_1000 = {
+    ("GLACIER", "Expedited"): 10.0,
+    ("GLACIER", "Standard"): 0.05,
+    ("GLACIER", "Bulk"): 0.025,
+    ("DEEP_ARCHIVE", "Standard"): 0.10,
+    ("DEEP_ARCHIVE", "Bulk"): 0.025,
+}
+STANDARD_GB_MONTH = 0.023  # the temporary restored copy is billed as S3 Standard
+
+
+@dataclass(frozen=True)
+class Estimate:
+    storage_class: str
+    size_bytes: int
+    tier: str
+    days: int
+    expected_wait: str
+    retrieval_usd: float
+    temporary_copy_usd: float
+    prices_date: str = PRICES_DATE
+
+    @property
+    def total_usd(self) -> float:
+        return self.retrieval_usd + self.temporary_copy_usd
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "total_usd": round(self.total_usd, 4)}
+
+
+def estimate(storage_class: str, size_bytes: int, tier: str, days: int) -> Estimate:
+    """What reading the archive back costs (retrieval + the temporary copy for ``days``)."""
+    gb = size_bytes / GIB
+    key = (storage_class, tier if storage_class != "GLACIER_IR" else "")
+    retrieval = gb * RETRIEVAL_PER_GB.get(key, 0.0) + REQUESTS_PER_1000.get(key, 0.0) / 1000
+    temporary = gb * STANDARD_GB_MONTH * days / 30 if storage_class in ("GLACIER", "DEEP_ARCHIVE") else 0.0
+    return Estimate(
+        storage_class=storage_class,
+        size_bytes=size_bytes,
+        tier=tier if storage_class != "GLACIER_IR" else "",
+        days=days if storage_class != "GLACIER_IR" else 0,
+        expected_wait=expected_wait(storage_class, tier),
+        retrieval_usd=retrieval,
+        temporary_copy_usd=temporary,
+    )

@@ -1,0 +1,141 @@
+"""Restore policy (pure): options, names, tags, expected waits, polling, retrieval estimates."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coldvault.catalog import CatalogEntry
+from coldvault.errors import UsageError
+from coldvault.restore.policy import (
+    MAX_POLL,
+    MIN_POLL,
+    NAME_RE,
+    RestoreOptions,
+    default_name,
+    estimate,
+    expected_wait,
+    image_tags,
+    next_image_poll,
+    next_thaw_poll,
+    parse_tier,
+)
+
+KEY = "recovery-points/123456789012/us-east-1/i-0abc/2026/01/02/ami-0123456789abcdef0.bin"
+EXTRA = {
+    "coldvault:restored-from": KEY,
+    "coldvault:source-recovery-point": "arn:aws:ec2:us-east-1::image/ami-0",
+}
+
+
+def entry(**changes: object) -> CatalogEntry:
+    values: dict[str, object] = {
+        "bucket": "b",
+        "manifest_key": "catalog/ami/ami-0123456789abcdef0.json",
+        "ami_id": "ami-0123456789abcdef0",
+        "archive_key": KEY,
+        "storage_class": "GLACIER",
+        "archive_size": 10 * 1024**3,
+        "ami_name": "AwsBackup_i-0abc_3f2a",
+    }
+    values.update(changes)
+    return CatalogEntry(**values)  # type: ignore[arg-type]
+
+
+def test_tier_is_case_insensitive_and_checked() -> None:
+    assert parse_tier("bulk") == "Bulk"
+    with pytest.raises(UsageError, match="invalid tier"):
+        parse_tier("Fast")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (RestoreOptions(days=0), "--days"),
+        (RestoreOptions(days=366), "--days"),
+        (RestoreOptions(tier="standard"), "invalid tier"),
+        (RestoreOptions(name="ab"), "invalid AMI name"),
+        (RestoreOptions(name="bad*name"), "invalid AMI name"),
+        (RestoreOptions(deadline_seconds=0), "deadline"),
+    ],
+)
+def test_invalid_options_are_usage_errors(options: RestoreOptions, message: str) -> None:
+    with pytest.raises(UsageError, match=message) as exc:
+        options.validate()
+    assert exc.value.exit_code == 2
+
+
+def test_default_name_is_deterministic_unique_per_archive_and_valid() -> None:
+    a = default_name(entry())
+    assert a == default_name(entry())
+    assert a != default_name(entry(archive_key=KEY.replace("01/02", "01/03")))
+    assert a.startswith("AwsBackup_i-0abc_3f2a-restored-")
+    assert NAME_RE.match(a)
+
+
+@given(st.text(max_size=300))
+def test_default_name_is_always_a_valid_ami_name(original: str) -> None:
+    assert NAME_RE.match(default_name(entry(ami_name=original)))
+
+
+def test_tags_drop_aws_keys_and_keep_within_fifty_with_name_first() -> None:
+    tags = {f"k{i:02d}": str(i) for i in range(60)} | {"Name": "web", "aws:backup:source-resource": "i-0"}
+    kept, dropped = image_tags(entry(ami_tags=tags), extra=EXTRA)
+    assert len(kept) == 50
+    assert kept["Name"] == "web"
+    assert "aws:backup:source-resource" not in kept
+    assert kept["coldvault:restored-from"] == KEY
+    assert len(dropped) == 61 - 48
+    assert "Name" not in dropped
+
+
+def test_tags_leave_room_for_the_stage_tag_of_an_encrypted_restore() -> None:
+    tags = {f"k{i:02d}": str(i) for i in range(60)}
+    kept, _ = image_tags(entry(ami_tags=tags, encrypted=True), extra=EXTRA)
+    assert len(kept) == 49
+
+
+def test_few_tags_are_all_kept() -> None:
+    kept, dropped = image_tags(entry(ami_tags={"Name": "db", "team": "data"}), extra=EXTRA)
+    assert kept == {"Name": "db", "team": "data", **EXTRA}
+    assert dropped == []
+
+
+def test_expected_waits() -> None:
+    assert expected_wait("GLACIER", "Expedited") == "1 min-5 min"
+    assert expected_wait("GLACIER", "Standard") == "3 h-5 h"
+    assert expected_wait("DEEP_ARCHIVE", "Bulk") == "within 48 h"
+    assert expected_wait("GLACIER_IR", "") == "none (readable at once)"
+
+
+def test_thaw_polls_wait_for_the_earliest_completion_then_poll_within_bounds() -> None:
+    assert next_thaw_poll("GLACIER", "Standard", 0, attached=False) == 3 * 3600
+    assert next_thaw_poll("GLACIER", "Standard", 3600, attached=False) == 2 * 3600
+    assert next_thaw_poll("GLACIER", "Standard", 4 * 3600, attached=False) == 20 * 60
+    # Attached to a restore someone else started: its start is unknown, so poll at the regular pace.
+    assert next_thaw_poll("GLACIER", "Standard", 0, attached=True) == 20 * 60
+    for tier in ("Expedited", "Standard", "Bulk"):
+        for elapsed in (0, 100, 10**6):
+            assert MIN_POLL <= next_thaw_poll("GLACIER", tier, elapsed, attached=False) <= 5 * 3600
+            assert MIN_POLL <= next_thaw_poll("GLACIER", tier, elapsed, attached=True) <= MAX_POLL
+
+
+def test_image_polls_grow_and_are_bounded() -> None:
+    waits = [next_image_poll(n) for n in range(20)]
+    assert waits[0] == 2.0
+    assert waits == sorted(waits)
+    assert waits[-1] == 120.0
+
+
+def test_estimates_follow_the_price_table() -> None:
+    gib10 = 10 * 1024**3
+    standard = estimate("GLACIER", gib10, "Standard", 3)
+    assert standard.retrieval_usd == pytest.approx(10 * 0.01 + 0.05 / 1000)
+    assert standard.temporary_copy_usd == pytest.approx(10 * 0.023 * 3 / 30)
+    assert estimate("GLACIER", gib10, "Bulk", 3).retrieval_usd == pytest.approx(0.025 / 1000)
+    instant = estimate("GLACIER_IR", gib10, "Standard", 3)
+    assert instant.retrieval_usd == pytest.approx(0.3)
+    assert instant.temporary_copy_usd == 0
+    assert instant.tier == ""
+    assert estimate("DEEP_ARCHIVE", gib10, "Bulk", 1).to_json()["total_usd"] > 0
