@@ -1,0 +1,1 @@
+"""The cloud deployment: CloudFormation template, state machine, Lambda handlers, packaging."""

@@ -1,0 +1,250 @@
+"""``coldvault deploy`` and ``coldvault run``: the stack and its executions, planned then carried out.
+
+A deployment is planned first (:func:`plan_deploy`: create or update, the parameters, where the package
+goes), shown, confirmed, then carried out (:func:`execute_deploy`): the Lambda package and the packaged
+template are uploaded to the artifact bucket (created if needed, private and encrypted), the stack is
+created or updated from the template's URL and followed to the end with a deadline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from coldvault.aws.artifacts import Artifacts
+from coldvault.aws.cloudformation import CloudFormation, Stack
+from coldvault.aws.s3 import S3
+from coldvault.aws.session import AwsSession
+from coldvault.aws.stepfunctions import Execution, StepFunctions
+from coldvault.aws.sts import Sts
+from coldvault.clock import Clock, Deadline
+from coldvault.cloud import packaging, runs
+from coldvault.cloud.parameters import check_overrides, template_parameters
+from coldvault.config import new_run_id
+from coldvault.errors import ColdvaultError, PreflightError, UsageError
+
+STACK_DEADLINE_SECONDS = 3600.0
+RUN_POLL_SECONDS = 2.0
+
+
+class DeployFailed(ColdvaultError):
+    """The stack could not be created or updated (CloudFormation rolled back)."""
+
+
+class RunFailed(ColdvaultError):
+    """The archive execution failed, or could not be followed to its end."""
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    stack_name: str
+    action: str  # "create" | "update"
+    parameters: dict[str, str]
+    artifact_bucket: str
+    artifact_key: str
+    template_key: str
+    zip_bytes: bytes = field(repr=False)
+    template_text: str = field(repr=False)
+
+
+def default_artifact_bucket(account: str, region: str) -> str:
+    return f"coldvault-artifacts-{account}-{region}"
+
+
+def plan_deploy(
+    aws: AwsSession, stack_name: str, overrides: dict[str, str], artifact_bucket: str | None
+) -> DeployPlan:
+    """What :func:`execute_deploy` will do; raises :class:`UsageError` before anything changes."""
+    if not stack_name or not stack_name[0].isalpha():
+        raise UsageError(f"invalid stack name {stack_name!r}", hint="use letters, digits and hyphens")
+    cfn = CloudFormation(aws.client("cloudformation"))
+    existing = cfn.describe(stack_name)
+    if existing is not None and existing.in_progress:
+        raise UsageError(
+            f"stack {stack_name} is {existing.status}", hint="wait for it to finish, then deploy again"
+        )
+    if existing is not None and existing.status == "ROLLBACK_COMPLETE":
+        raise UsageError(
+            f"stack {stack_name} failed to create and was rolled back",
+            hint=f"delete it (aws cloudformation delete-stack --stack-name {stack_name}) and deploy again",
+        )
+    template = packaging.packaged_template()
+    params = check_overrides(
+        template_parameters(template), overrides, existing.parameters if existing is not None else None
+    )
+    zip_bytes = packaging.build_zip()
+    bucket = artifact_bucket or default_artifact_bucket(Sts(aws.client("sts")).account_id(), aws.region_name)
+    digest = hashlib.sha256(template.encode()).hexdigest()[:16]
+    return DeployPlan(
+        stack_name=stack_name,
+        action="create" if existing is None else "update",
+        parameters=params,
+        artifact_bucket=bucket,
+        artifact_key=packaging.artifact_key(zip_bytes),
+        template_key=f"coldvault/template-{digest}.yaml",
+        zip_bytes=zip_bytes,
+        template_text=template,
+    )
+
+
+def execute_deploy(
+    aws: AwsSession, plan: DeployPlan, clock: Clock, on_status: Callable[[str], None] = lambda _: None
+) -> Stack:
+    """Upload, create or update, and follow the stack until it settles."""
+    artifacts = Artifacts(aws.client("s3"), aws.region_name)
+    if artifacts.ensure_bucket(plan.artifact_bucket):
+        on_status(f"created artifact bucket {plan.artifact_bucket}")
+    artifacts.upload(plan.artifact_bucket, plan.artifact_key, plan.zip_bytes)
+    artifacts.upload(plan.artifact_bucket, plan.template_key, plan.template_text.encode())
+    url = artifacts.url(plan.artifact_bucket, plan.template_key)
+    parameters = {**plan.parameters, "ArtifactBucket": plan.artifact_bucket, "ArtifactKey": plan.artifact_key}
+    cfn = CloudFormation(aws.client("cloudformation"))
+    if plan.action == "create":
+        cfn.create(plan.stack_name, url, parameters)
+    elif not cfn.update(plan.stack_name, url, parameters):
+        on_status("no changes")
+    return wait_for_stack(cfn, plan.stack_name, clock, on_status)
+
+
+def wait_for_stack(
+    cfn: CloudFormation,
+    name: str,
+    clock: Clock,
+    on_status: Callable[[str], None],
+    seconds: float = STACK_DEADLINE_SECONDS,
+) -> Stack:
+    deadline = Deadline(clock, seconds)
+    last = ""
+    while True:
+        stack = cfn.describe(name)
+        if stack is None:
+            raise DeployFailed(f"stack {name} disappeared while deploying")
+        if stack.status != last:
+            on_status(stack.status)
+            last = stack.status
+        if not stack.in_progress:
+            break
+        if deadline.expired():
+            raise DeployFailed(
+                f"stack {name} still {stack.status} after {seconds:.0f} s", hint="follow it in the console"
+            )
+        clock.sleep(min(5.0, max(0.5, deadline.remaining())))
+    if not stack.complete:
+        reasons = "; ".join(cfn.failure_reasons(name)) or stack.reason or stack.status
+        raise DeployFailed(f"stack {name} ended {stack.status}: {reasons}")
+    return stack
+
+
+# ---------------------------------------------------------------------------------------- run
+@dataclass(frozen=True)
+class RunHandle:
+    stack_name: str
+    state_machine_arn: str
+    bucket: str
+    run_id: str
+    execution_arn: str
+
+
+@dataclass
+class RunProgress:
+    executions: int = 0
+    total: int = 0
+    done: int = 0
+    status: str = "RUNNING"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    handle: RunHandle
+    executions: list[str]
+    status: str
+    output: dict[str, Any]
+    report: dict[str, Any] | None
+    error: str = ""
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in (self.output.get("counts") or {}).items()}
+
+    @property
+    def exit_code(self) -> int:
+        bad = {"failed", "retained", "leased"}
+        if self.status != "SUCCEEDED" or self.report is None:
+            return 1
+        return 1 if any(self.counts.get(k, 0) for k in bad) else 0
+
+
+def stack_for_run(aws: AwsSession, stack_name: str) -> Stack:
+    stack = CloudFormation(aws.client("cloudformation")).describe(stack_name)
+    if stack is None or not stack.complete:
+        state = "does not exist" if stack is None else f"is {stack.status}"
+        raise PreflightError(
+            f"stack {stack_name} {state}", hint=f"deploy it: coldvault deploy --stack-name {stack_name}"
+        )
+    for output in ("StateMachineArn", "ArchivalBucketName"):
+        if not stack.outputs.get(output):
+            raise PreflightError(
+                f"stack {stack_name} has no {output} output", hint="redeploy it with coldvault deploy"
+            )
+    return stack
+
+
+def start_run(aws: AwsSession, stack_name: str, run_id: str | None = None) -> RunHandle:
+    stack = stack_for_run(aws, stack_name)
+    rid = run_id or new_run_id()
+    arn = StepFunctions(aws.client("stepfunctions")).start(
+        stack.outputs["StateMachineArn"], f"run-{rid}", {"run_id": rid}
+    )
+    return RunHandle(
+        stack_name, stack.outputs["StateMachineArn"], stack.outputs["ArchivalBucketName"], rid, arn
+    )
+
+
+def _progress(s3: S3, handle: RunHandle, progress: RunProgress) -> None:
+    if not progress.total:
+        body = s3.get_json(handle.bucket, runs.candidates_key(handle.run_id))
+        progress.total = len(body.get("items", [])) if body else 0
+    progress.done = sum(1 for _ in s3.iter_keys(handle.bucket, f"runs/{handle.run_id}/results/"))
+
+
+def follow_run(
+    aws: AwsSession,
+    handle: RunHandle,
+    clock: Clock,
+    on_progress: Callable[[RunProgress], None] = lambda _: None,
+    seconds: float = 7 * 24 * 3600.0,
+    poll_seconds: float = RUN_POLL_SECONDS,
+) -> RunOutcome:
+    """Follow the run's executions (a large run continues in new ones) to the end; read its report."""
+    sfn = StepFunctions(aws.client("stepfunctions"))
+    s3 = S3(aws.client("s3"))
+    deadline = Deadline(clock, seconds)
+    arn = handle.execution_arn
+    executions = [arn]
+    progress = RunProgress(executions=1)
+    while True:
+        execution: Execution = sfn.describe(arn)
+        _progress(s3, handle, progress)
+        progress.status = execution.status
+        on_progress(progress)
+        if execution.running:
+            if deadline.expired():
+                raise RunFailed(
+                    f"execution {arn} still running after {seconds:.0f} s", hint="follow it in the console"
+                )
+            clock.sleep(poll_seconds)
+            continue
+        output = execution.output if isinstance(execution.output, dict) else {}
+        if execution.status == "SUCCEEDED" and output.get("next_execution"):
+            arn = str(output["next_execution"])
+            executions.append(arn)
+            progress.executions = len(executions)
+            continue
+        report = None
+        keys = output.get("report") or {}
+        if execution.status == "SUCCEEDED" and keys.get("json"):
+            report = s3.get_json(handle.bucket, str(keys["json"]))
+        error = f"{execution.error}: {execution.cause}" if execution.error else ""
+        return RunOutcome(handle, executions, execution.status, output, report, error)

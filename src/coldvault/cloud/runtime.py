@@ -1,0 +1,156 @@
+"""What every Lambda handler shares: its environment, settings, services and structured JSON logs.
+
+The environment is read through :func:`environ`: the process environment in AWS, or the mapping the
+sandbox's in-process Lambda runner sets for one invocation (:func:`function_environment`), so
+functions running side by side in one process keep their own settings and credentials.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from coldvault.aws.lambda_runtime import session_from_environment
+from coldvault.aws.session import AwsSession
+from coldvault.aws.ssm import Ssm
+from coldvault.aws.sts import Sts
+from coldvault.clock import Clock, SystemClock
+from coldvault.config import GB, MIB, SSM_KEYS, Settings, parse_bool, parse_days, parse_storage_class
+from coldvault.errors import ConfigurationError
+from coldvault.lease import LeaseOwner
+from coldvault.pipeline.services import Services, services_from_session
+
+CONFIG_PATH_ENV = "COLDVAULT_CONFIG_PATH"
+LEASE_HOST = "step-functions"
+
+_ENVIRONMENT: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "coldvault_lambda_environment", default=None
+)
+_log = logging.getLogger("coldvault.cloud")
+
+
+def environ() -> Mapping[str, str]:
+    """The function's environment: the runner's mapping when one is set, else the process's."""
+    return _ENVIRONMENT.get() or os.environ
+
+
+@contextmanager
+def function_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """Run a handler with ``env`` as its environment (the sandbox's in-process runner uses this)."""
+    token = _ENVIRONMENT.set(dict(env))
+    try:
+        yield
+    finally:
+        _ENVIRONMENT.reset(token)
+
+
+def log(event: str, execution: str = "", **fields: Any) -> None:
+    """One structured JSON log line carrying the execution id (CloudWatch Logs, JSON format)."""
+    record = {
+        "event": event,
+        "execution": execution,
+        "function": environ().get("AWS_LAMBDA_FUNCTION_NAME", ""),
+    }
+    record.update(fields)
+    _log.info(json.dumps(record, default=str, sort_keys=True))
+
+
+def settings_from_parameters(
+    params: Mapping[str, str], *, now: datetime, run_id: str, account_id: str
+) -> Settings:
+    """The run's settings from the SSM keys of :data:`coldvault.config.SSM_KEYS` (defaults otherwise)."""
+    known = {ssm_key for _flag, _param, ssm_key, _field in SSM_KEYS}
+    for required in ("vault", "bucket"):
+        if not params.get(required):
+            raise ConfigurationError(
+                f"SSM parameter '{required}' is missing under the configuration path",
+                hint="redeploy the stack (coldvault deploy) or put the parameter back",
+            )
+    values: dict[str, Any] = {
+        "vault": params["vault"],
+        "bucket": params["bucket"],
+        "run_id": run_id,
+        "account_id": account_id,
+        "cutoff": now - timedelta(days=parse_days(params.get("older-than-days", "90"))),
+    }
+    if params.get("storage-class"):
+        values["storage_class"] = parse_storage_class(params["storage-class"])
+    if params.get("queue-url"):
+        values["queue_url"] = params["queue-url"]
+    if params.get("concurrency"):
+        values["concurrency"] = int(params["concurrency"])
+    if params.get("max-in-progress-gb"):
+        values["max_in_progress_bytes"] = int(float(params["max-in-progress-gb"]) * GB)
+    # Tuning keys beyond the template's parameters (set by hand under the path when needed).
+    for key, name, unit in (
+        ("copy-threshold-mb", "copy_threshold_bytes", MIB),
+        ("part-size-mb", "part_size_bytes", MIB),
+        ("copy-concurrency", "copy_concurrency", 1),
+    ):
+        if params.get(key):
+            values[name] = int(float(params[key]) * unit)
+    for key, name in (("include-undeletable", "include_undeletable"), ("verify-content", "verify_content")):
+        if key in params and key in known:
+            values[name] = parse_bool(params[key])
+    return Settings(**values)
+
+
+@dataclass
+class Runtime:
+    """One invocation's view of AWS: the session's adapters and the run's settings."""
+
+    env: Mapping[str, str]
+    clock: Clock
+
+    @property
+    def config_path(self) -> str:
+        path = self.env.get(CONFIG_PATH_ENV, "")
+        if not path:
+            raise ConfigurationError(f"{CONFIG_PATH_ENV} is not set", hint="deploy with coldvault deploy")
+        return path
+
+    def load_settings(self, run_id: str) -> Settings:
+        aws = cached_session(self.env)
+        params = Ssm(aws.client("ssm")).parameters(self.config_path)
+        account = Sts(aws.client("sts")).account_id()
+        return settings_from_parameters(params, now=self.clock.now(), run_id=run_id, account_id=account)
+
+    def services(self, run_id: str) -> Services:
+        aws = cached_session(self.env)
+        return services_from_session(aws, clock=self.clock, owner=LeaseOwner(run_id=run_id, host=LEASE_HOST))
+
+
+_SESSION_KEYS = (
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SESSION_TOKEN",
+)
+_SERVICES = ("backup", "ec2", "s3", "sqs", "ssm", "sts")
+_sessions: dict[tuple[str, ...], AwsSession] = {}
+_sessions_lock = threading.Lock()
+
+
+def cached_session(env: Mapping[str, str]) -> AwsSession:
+    """One session (and its clients) per environment, kept across warm invocations as Lambda code does."""
+    key = tuple(env.get(name, "") for name in _SESSION_KEYS)
+    with _sessions_lock:
+        if key not in _sessions:
+            session = session_from_environment(env)
+            for service in _SERVICES:  # boto3 sessions are not safe to create clients from in parallel
+                session.client(service)
+            _sessions[key] = session
+        return _sessions[key]
+
+
+def runtime() -> Runtime:
+    return Runtime(env=environ(), clock=SystemClock())
