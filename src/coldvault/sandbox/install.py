@@ -28,9 +28,14 @@ def install() -> None:
 
         backup_responses.install()
         _install_optional("coldvault.sandbox.ec2_responses")
+        # CopyImage with the source's devices, encryption, tags and ClientToken.
+        _install_optional("coldvault.sandbox.ec2_copy")
+        # RestoreObject on virtual time: in progress, RestoreAlreadyInProgress, expiry.
+        _install_optional("coldvault.sandbox.s3_restore")
         _install_optional("coldvault.sandbox.stepfunctions")
         # The in-process Lambda runner: moto's LambdaSimpleBackend.invoke only echoes.
         _install_optional("coldvault.sandbox.lambda_runner")
+        _install_optional("coldvault.sandbox.cfn_buckets")  # stacks' buckets keep Block Public Access
         # Stack-created state machines execute; Wait/Retry follow sandbox time.
         _install_optional("coldvault.sandbox.stepfunctions")
         state.install_reset_hook()

@@ -35,6 +35,11 @@ class SandboxSettings:
     # Step Functions Wait states and Retry intervals really wait seconds x wait_scale, and the sandbox
     # clock is moved on by the full seconds, so simulated work progresses as if the wait had happened.
     wait_scale: float = 0.01
+    # S3 RestoreObject on GLACIER/DEEP_ARCHIVE takes the tier's AWS duration (Expedited 5 min, Standard
+    # 5 h / 12 h, Bulk 12 h / 48 h) x this scale of sandbox time; 0 completes at once (moto's default).
+    glacier_restore_scale: float = 0.0
+    # CopyImage: the copy is `pending` for its snapshots' size / this rate (+ image_available_after_seconds)
+    copy_image_bytes_per_second: float = 20 * GB
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name: f.type for f in fields(self)}
