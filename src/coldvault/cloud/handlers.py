@@ -15,8 +15,9 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from coldvault import preflight
 from coldvault.cloud import runs
-from coldvault.cloud.runtime import log, runtime
+from coldvault.cloud.runtime import cached_session, log, runtime
 from coldvault.config import new_run_id
 from coldvault.models import Outcome, PointWork, Stage
 from coldvault.pipeline.copy import copy_archive as copy_step
@@ -63,6 +64,9 @@ def list_candidates(event: dict[str, Any], context: Any) -> dict[str, Any]:
     run_id = str(given.get("run_id") or _run_id_for(execution))
     settings = rt.load_settings(run_id)
     svc = rt.services(run_id)
+    # The CLI's checks before any change: a missing vault, a bucket in another Region, public or
+    # unencrypted, or a missing queue raises PreflightError, which fails the run with its message.
+    preflight.check(svc, settings, region=cached_session(rt.env).region_name, changing=True)
     existing = svc.s3.get_json(settings.bucket, runs.candidates_key(run_id))
     if existing is None:
         plan = list_step(svc, settings)
