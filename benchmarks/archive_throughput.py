@@ -1,6 +1,6 @@
 """Benchmark: 200 seeded recovery points archived in the sandbox, two ways.
 
-(a) the original solution's way: one recovery point at a time, one DescribeStoreImageTasks poll per
+(a) a one-at-a-time baseline: one recovery point at a time, one DescribeStoreImageTasks poll per
     point at a fixed interval; (b) coldvault's defaults: up to 10 points in flight under the store
     quota, batched polls (20 AMIs per call) at an interval that follows progress.
 Both use the same pipeline steps; time is scaled (the sandbox stores at 2 TB/s) so a run takes

@@ -102,9 +102,52 @@ def show_recovery_points_step(ctx: DemoContext) -> None:
     )
 
 
+DEMO_BUCKET = "coldvault-demo-archive"
+DEMO_OLDER_THAN_DAYS = 90
+
+
+def archive_step(ctx: DemoContext) -> None:
+    """Plan, then archive every usable point older than 90 days into GLACIER_IR, with live progress."""
+    from coldvault.aws.artifacts import Artifacts
+    from coldvault.cli.archive_cmd import demo_archive
+    from coldvault.sandbox.admin import SandboxAdmin
+
+    # Stores of 100-500 GiB AMIs take minutes in AWS; the demo runs the sandbox's time faster.
+    SandboxAdmin(ctx.endpoint_url).update_settings(store_bytes_per_second=400e9)
+    Artifacts(ctx.aws.client("s3"), ctx.aws.region_name).ensure_bucket(DEMO_BUCKET)
+    ctx.console.print(
+        f"bucket [bold]{DEMO_BUCKET}[/bold] (private, encrypted); archiving points older than "
+        f"{DEMO_OLDER_THAN_DAYS} days"
+    )
+    report = demo_archive(
+        ctx.aws,
+        vault=ctx.vault_name,
+        bucket=DEMO_BUCKET,
+        older_than_days=DEMO_OLDER_THAN_DAYS,
+        console=ctx.console,
+    )
+    ctx.data["archive_bucket"] = DEMO_BUCKET
+    ctx.data["archive_report"] = report
+
+
+def cloud_step(ctx: DemoContext) -> None:
+    from coldvault.cli.cloud_cmd import demo_cloud
+
+    demo_cloud(ctx)
+
+
+def restore_step(ctx: DemoContext) -> None:
+    from coldvault.cli.restore_cmd import demo_restore
+
+    demo_restore(ctx)
+
+
 STEPS: list[Step] = [
     ("Seed a fleet into the sandbox", seed_fleet_step),
     ("Recovery points in the vault", show_recovery_points_step),
+    ("Plan and archive points older than 90 days (CLI engine)", archive_step),
+    ("Archive in the cloud: deploy the stack, run it, report", cloud_step),
+    ("Restore an archive to a launchable AMI", restore_step),
 ]
 
 
@@ -145,7 +188,9 @@ def run_demo(
         )
         for number, (title, step) in enumerate(steps if steps is not None else STEPS, start=1):
             console.rule(f"[bold]{number}. {title}")
+            step_started = time.monotonic()
             step(ctx)
+            console.print(f"[dim]step {number} took {time.monotonic() - step_started:.1f}s[/dim]")
     console.print(
         f"[green]demo finished in {time.monotonic() - started:.1f}s; the sandbox is stopped[/green]"
     )
