@@ -40,7 +40,23 @@ def install() -> None:
         _install_optional("coldvault.sandbox.stepfunctions")
         state.install_reset_hook()
         configure_moto()
+        quiet_moto_cloudformation()
         _done.append(True)
+
+
+def quiet_moto_cloudformation() -> None:
+    """moto's CloudFormation warns (a log line and a UserWarning) for each resource type it does not
+    apply, such as AWS::S3::BucketPolicy. What it skips is proven by the template linters instead
+    (docs/cloud.md), so the sandbox's users are not shown that noise."""
+    import logging
+    import warnings
+
+    class _SkipUnsupportedResource(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return not str(record.msg).startswith("No Moto CloudFormation support")
+
+    logging.getLogger("moto").addFilter(_SkipUnsupportedResource())
+    warnings.filterwarnings("ignore", message=r"Tried to parse AWS::", category=UserWarning)
 
 
 def configure_moto() -> None:
