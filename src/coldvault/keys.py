@@ -29,6 +29,12 @@ LEASE_PREFIX = "leases/"
 LOG_PREFIX = "logs/"
 PENDING_DELETION_PREFIX = CATALOG_PREFIX + "pending-deletion/"
 
+# The tag CreateStoreImageTask puts on the staging object (S3ObjectTags). The template's lifecycle
+# rule "expire-staging-leftovers" filters on exactly this tag; the archive copy replaces the tags, so
+# an archive never carries it.
+STAGING_TAG_KEY = "coldvault:stage"
+STAGING_TAG_VALUE = "staging"
+
 _AMI_RE = re.compile(r"^ami-[0-9a-f]{8,17}$")
 
 

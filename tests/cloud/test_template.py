@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from coldvault import keys
 from coldvault.cloud import packaging
 from coldvault.cloud.parameters import check_overrides, parse_overrides, template_parameters
 from coldvault.config import SSM_KEYS
@@ -121,7 +122,8 @@ def test_lifecycle_aborts_uploads_and_expires_staging_leftovers(template: dict[s
         > 0
     )
     staging = rules["expire-staging-leftovers"]
-    assert staging["TagFilters"] == [{"Key": "coldvault:stage", "Value": "staging"}]
+    # the tag the pipeline puts on staging objects (CreateStoreImageTask's S3ObjectTags)
+    assert staging["TagFilters"] == [{"Key": keys.STAGING_TAG_KEY, "Value": keys.STAGING_TAG_VALUE}]
     assert staging["NoncurrentVersionExpiration"]["NoncurrentDays"] >= 1
     assert "Prefix" not in staging  # staging objects live at the bucket root, found by their tag
     # nothing ever expires an archive or the catalogue

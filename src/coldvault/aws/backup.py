@@ -99,15 +99,20 @@ class Backup:
             kwargs["NextToken"] = r["NextToken"]
 
     def legal_hold_points(self, vault_arn: str) -> set[str]:
-        """Recovery point ARNs of the vault under an active legal hold (``backup:ListLegalHolds``,
-        ``backup:ListRecoveryPointsByLegalHold``)."""
+        """Recovery point ARNs of the vault under a legal hold (``backup:ListLegalHolds``,
+        ``backup:ListRecoveryPointsByLegalHold``).
+
+        Every hold not ``CANCELED`` counts: one still ``CREATING`` (or ``CANCELING``) already keeps
+        its points, and skipping a point wrongly is safe where trying to delete it is not.
+        """
+        vault_name = vault_arn.rsplit(":", 1)[-1]
         held: set[str] = set()
         holds: list[str] = []
         kwargs: dict[str, Any] = {}
         while True:
             with aws_call("ListLegalHolds"):
                 r = self.client.list_legal_holds(**kwargs)
-            holds.extend(h["LegalHoldId"] for h in r.get("LegalHolds", []) if h.get("Status") == "ACTIVE")
+            holds.extend(h["LegalHoldId"] for h in r.get("LegalHolds", []) if h.get("Status") != "CANCELED")
             if not r.get("NextToken"):
                 break
             kwargs["NextToken"] = r["NextToken"]
@@ -117,7 +122,7 @@ class Backup:
                 with aws_call("ListRecoveryPointsByLegalHold"):
                     r = self.client.list_recovery_points_by_legal_hold(**kwargs)
                 for item in r.get("RecoveryPoints", []):
-                    if not vault_arn or item.get("BackupVaultName", "") in vault_arn:
+                    if not vault_arn or item.get("BackupVaultName") in ("", None, vault_name):
                         held.add(item["RecoveryPointArn"])
                 if not r.get("NextToken"):
                     break

@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 
 from coldvault import lease, pipeline, pricing
+from coldvault import preflight as checks
 from coldvault.aws.session import AwsSession
 from coldvault.aws.ssm import Ssm
 from coldvault.aws.sts import Sts
@@ -38,7 +39,7 @@ from coldvault.config import (
     parse_bool,
     parse_storage_class,
 )
-from coldvault.errors import ConfigurationError, NotFound, PreflightError, UsageError
+from coldvault.errors import ConfigurationError, UsageError
 from coldvault.lease import LeaseOwner
 from coldvault.models import StorageClass
 from coldvault.pipeline.services import Services, services_from_session
@@ -152,37 +153,8 @@ def _positive_int(value: Any, flag: str) -> int:
 
 
 def preflight(svc: Services, aws: AwsSession, settings: Settings, *, changing: bool) -> None:
-    """Everything checked before the first change; raises PreflightError (exit 2)."""
-    try:
-        security = svc.s3.bucket_security(settings.bucket)
-    except NotFound as exc:
-        raise PreflightError(
-            f"bucket {settings.bucket!r} does not exist", hint="create it or fix --bucket"
-        ) from exc
-    if security.region != aws.region_name:
-        raise PreflightError(
-            f"bucket {settings.bucket!r} is in {security.region}, not {aws.region_name}",
-            hint="EC2 stores AMIs only to a bucket in the same Region: use a bucket there or pass --region",
-        )
-    if not changing:
-        return
-    if not security.blocks_public_access:
-        raise PreflightError(
-            f"bucket {settings.bucket!r} does not block public access",
-            hint="turn on all four S3 Block Public Access settings for it",
-        )
-    if not security.encryption:
-        raise PreflightError(
-            f"bucket {settings.bucket!r} has no default encryption",
-            hint="set SSE-S3 or SSE-KMS default encryption (stored AMIs are decrypted into it)",
-        )
-    if settings.queue_url:
-        try:
-            svc.sqs.check_queue(settings.queue_url)
-        except NotFound as exc:
-            raise PreflightError(
-                f"queue {settings.queue_url} does not exist", hint="fix --queue-url"
-            ) from exc
+    """Everything checked before the first change (:mod:`coldvault.preflight`); PreflightError: exit 2."""
+    checks.check(svc, settings, region=aws.region_name, changing=changing)
 
 
 def _crash_hook() -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from coldvault.keys import STAGING_TAG_KEY
 from coldvault.models import PointWork
 from coldvault.pipeline.common import SOURCE_ARN_META
 
@@ -58,7 +59,8 @@ def archive_tags(work: PointWork) -> dict[str, str]:
     for key in sorted(point.tags, key=lambda k: (k != "Name", k)):
         if len(tags) >= MAX_TAGS:
             break
-        if key.lower().startswith("aws:") or key in tags:
+        # never the staging tag: the lifecycle rule would expire the archive
+        if key.lower().startswith("aws:") or key in tags or key == STAGING_TAG_KEY:
             continue
         tags[key[:TAG_KEY_LIMIT]] = point.tags[key][:TAG_VALUE_LIMIT]
     return {k: v[:TAG_VALUE_LIMIT] for k, v in list(tags.items())[:MAX_TAGS]}

@@ -86,7 +86,8 @@ def start_store(svc: Services, settings: Settings, work: PointWork) -> PointWork
             f"{work.archive_key} holds an object not from {work.point.arn}; it is not overwritten",
             hint="move or delete that object, then run again",
         )
-    svc.ec2.create_store_image_task(ami, settings.bucket, {})
+    # Tagged so the bucket's lifecycle rule expires a staging object a crash leaves behind.
+    svc.ec2.create_store_image_task(ami, settings.bucket, {keys.STAGING_TAG_KEY: keys.STAGING_TAG_VALUE})
     return timed(
         work,
         "store",

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
+from coldvault.sandbox import backup_legal_holds
 from coldvault.sandbox import backup_models as models
 from coldvault.sandbox.backup_listing import list_backup_jobs, list_recovery_points
 from coldvault.sandbox.errors import MissingParameterValueException, ResourceNotFoundException
@@ -202,3 +203,4 @@ def install() -> None:
         setattr(BackupResponse, name, handler)
     if not getattr(BackupResponse.list_tags, "_coldvault", False):
         BackupResponse.list_tags = make_list_tags(BackupResponse.list_tags)
+    backup_legal_holds.install()  # legal holds, and DeleteRecoveryPoint refused for a held point
