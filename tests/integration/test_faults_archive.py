@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -11,10 +12,9 @@ from coldvault.sandbox.admin import SandboxAdmin
 from tests.integration.test_archive_support import (
     BUCKET,
     VAULT,
+    archivable_fleet,
     archive_args,
     assert_invariants,
-    fleet,
-    make_bucket,
     manifests,
     objects,
     points,
@@ -27,14 +27,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("aws_env")]
 
 def _setup(admin: SandboxAdmin, **params: Any) -> list[str]:
     """Two old EC2 points of one instance; their AMI ids."""
-    fleet(admin, instances=1, daily_days=0, monthly_months=2, unusable=False, ebs_point=False, **params)
-    make_bucket()
+    archivable_fleet(admin, months=2, **params)
     return sorted(a.rsplit("/", 1)[-1] for a in points())
 
 
 def _report() -> dict[str, Any]:
-    (key,) = [k for k in objects(prefix="logs/") if k.endswith(".json")][-1:]
-    return read_json(key)
+    """The latest run's report (by its finish time: two runs can share the second in the key)."""
+    reports = [read_json(k) for k in objects(prefix="logs/") if k.endswith(".json")]
+    return max(reports, key=lambda r: datetime.fromisoformat(r["finished"]))
 
 
 def _outcomes(report: dict[str, Any]) -> dict[str, str]:
