@@ -11,6 +11,7 @@ from coldvault.sandbox.admin import SandboxAdmin
 from tests.integration.test_archive_support import (
     BUCKET,
     VAULT,
+    archivable_fleet,
     fleet,
     make_bucket,
     objects,
@@ -119,8 +120,7 @@ def run_subprocess_clean(args: list[str], env: dict[str, str]):  # type: ignore[
 def test_ssm_config_supplies_settings_and_flags_win(
     admin: SandboxAdmin, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fleet(admin, instances=1, daily_days=0, monthly_months=1, unusable=False, ebs_point=False)
-    make_bucket()
+    archivable_fleet(admin)
     ssm = boto3.client("ssm")
     for key, value in {
         "vault": VAULT,

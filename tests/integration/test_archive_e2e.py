@@ -13,6 +13,7 @@ from coldvault.sandbox.admin import SandboxAdmin
 from tests.integration.test_archive_support import (
     BUCKET,
     VAULT,
+    archivable_fleet,
     archive_args,
     assert_invariants,
     fleet,
@@ -148,8 +149,7 @@ def test_multipart_copy_with_verify_content(admin: SandboxAdmin) -> None:
 
 
 def test_cli_subprocess_json_output(admin: SandboxAdmin) -> None:
-    fleet(admin, instances=1, daily_days=0, monthly_months=1, unusable=False, ebs_point=False)
-    make_bucket()
+    archivable_fleet(admin)
     result = run_subprocess(["--output", "json", *archive_args()])
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
@@ -161,8 +161,7 @@ def test_cli_subprocess_json_output(admin: SandboxAdmin) -> None:
 
 
 def test_quiet_prints_one_final_line(admin: SandboxAdmin) -> None:
-    fleet(admin, instances=1, daily_days=0, monthly_months=1, unusable=False, ebs_point=False)
-    make_bucket()
+    archivable_fleet(admin)
     result = run_subprocess(["--quiet", *archive_args()])
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()

@@ -14,10 +14,9 @@ from coldvault.pipeline.labels import archive_tags
 from coldvault.sandbox.admin import SandboxAdmin
 from tests.integration.test_archive_support import (
     BUCKET,
+    archivable_fleet,
     archive_args,
     assert_invariants,
-    fleet,
-    make_bucket,
     objects,
     run_subprocess,
 )
@@ -34,8 +33,7 @@ def _tags(key: str) -> list[dict[str, str]]:
 def test_the_staging_object_is_tagged_for_the_lifecycle_rule_and_the_archive_is_not(
     admin: SandboxAdmin,
 ) -> None:
-    fleet(admin, instances=1, daily_days=0, monthly_months=1, unusable=False, ebs_point=False)
-    make_bucket()
+    archivable_fleet(admin)
     # Stop the run right after its store task completed: the staging object is a leftover now.
     crashed = run_subprocess(archive_args(), env={"COLDVAULT_TEST_CRASH_AFTER": "stored"})
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]

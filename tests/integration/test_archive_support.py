@@ -49,6 +49,21 @@ def fleet(admin: SandboxAdmin, **params: Any) -> dict[str, Any]:
     return admin.seed(**{**defaults, **params})
 
 
+def archivable_fleet(admin: SandboxAdmin, *, instances: int = 1, months: int = 1, **params: Any) -> None:
+    """``instances`` instances with ``months`` monthly recovery points each, all old enough to archive
+    (no unusable or EBS points), and the archive bucket."""
+    fleet(
+        admin,
+        instances=instances,
+        daily_days=0,
+        monthly_months=months,
+        unusable=False,
+        ebs_point=False,
+        **params,
+    )
+    make_bucket()
+
+
 def archive_args(*extra: str, older_than: str = "2") -> list[str]:
     return ["archive", "--vault", VAULT, "--bucket", BUCKET, "--older-than", older_than, *FAST, *extra]
 

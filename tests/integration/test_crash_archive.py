@@ -12,6 +12,7 @@ import pytest
 
 from coldvault.sandbox.admin import SandboxAdmin
 from tests.integration.test_archive_support import (
+    archivable_fleet,
     archive_args,
     assert_invariants,
     deleted_without_manifest,
@@ -29,8 +30,7 @@ STEPS = ["store", "stored", "copy_part", "copy", "manifest", "verify", "delete",
 
 @pytest.mark.parametrize("step", STEPS)
 def test_crash_then_rerun_converges(admin: SandboxAdmin, step: str) -> None:
-    fleet(admin, instances=1, daily_days=0, monthly_months=2, unusable=False, ebs_point=False)
-    make_bucket()
+    archivable_fleet(admin, months=2)
     before = points()
     crashed = run_subprocess(archive_args(), env={"COLDVAULT_TEST_CRASH_AFTER": step})
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
@@ -64,8 +64,7 @@ def test_two_runs_at_once_never_process_one_point_twice(admin: SandboxAdmin) -> 
     import subprocess
     import sys
 
-    fleet(admin, instances=3, daily_days=0, monthly_months=2, unusable=False, ebs_point=False)
-    make_bucket()
+    archivable_fleet(admin, instances=3, months=2)
     import os
 
     env = {**os.environ, "COLUMNS": "200"}

@@ -10,7 +10,6 @@ import json
 import boto3
 import pytest
 
-from coldvault.cli.app import main
 from coldvault.sandbox.admin import SandboxAdmin
 from coldvault.sandbox.server import SandboxServer
 from tests.integration.test_restore_support import (
@@ -18,22 +17,13 @@ from tests.integration.test_restore_support import (
     archive_point,
     count_calls,
     make_bucket,
+    run_cli,
     seeded_point,
     slow_glacier_restores,
 )
 
 pytestmark = pytest.mark.integration
 BUCKET = "archive-list"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_list_shows_archives_with_restore_state_and_filters(
@@ -47,7 +37,7 @@ def test_list_shows_archives_with_restore_state_and_filters(
     db_instance = db["ResourceArn"].rsplit("/", 1)[-1]
     s3 = boto3.client("s3", region_name=REGION)
 
-    code, out, err = run(capsys, "list", "--bucket", BUCKET, "--output", "json")
+    code, out, err = run_cli(capsys, "list", "--bucket", BUCKET, "--output", "json")
     assert code == 0, err
     rows = {r["ami_id"]: r for r in json.loads(out)}
     assert set(rows) == {web_ami, db_ami}
@@ -62,25 +52,27 @@ def test_list_shows_archives_with_restore_state_and_filters(
     s3.restore_object(
         Bucket=BUCKET, Key=db_key, RestoreRequest={"Days": 2, "GlacierJobParameters": {"Tier": "Bulk"}}
     )
-    code, out, _ = run(capsys, "list", "--bucket", BUCKET, "--output", "json", "--instance", db_instance)
+    code, out, _ = run_cli(capsys, "list", "--bucket", BUCKET, "--output", "json", "--instance", db_instance)
     assert [r["restore_state"] for r in json.loads(out)] == ["in progress"]
     admin.advance_clock(12 * 3600 + 1)
-    code, out, _ = run(capsys, "list", "--bucket", BUCKET, "--output", "csv", "--storage-class", "glacier")
+    code, out, _ = run_cli(
+        capsys, "list", "--bucket", BUCKET, "--output", "csv", "--storage-class", "glacier"
+    )
     records = list(csv.DictReader(io.StringIO(out)))
     assert [r["ami_id"] for r in records] == [db_ami]
     assert records[0]["restore_state"].startswith("readable until ")
 
     created = {
         r["ami_id"]: r["created"]
-        for r in json.loads(run(capsys, "list", "--bucket", BUCKET, "--output", "json")[1])
+        for r in json.loads(run_cli(capsys, "list", "--bucket", BUCKET, "--output", "json")[1])
     }
     since = created[web_ami][:10]
-    code, out, _ = run(capsys, "list", "--bucket", BUCKET, "--output", "json", "--since", since)
+    code, out, _ = run_cli(capsys, "list", "--bucket", BUCKET, "--output", "json", "--since", since)
     assert [r["ami_id"] for r in json.loads(out)] == [web_ami]
-    code, out, _ = run(capsys, "list", "--bucket", BUCKET, "--output", "json", "--until", since)
+    code, out, _ = run_cli(capsys, "list", "--bucket", BUCKET, "--output", "json", "--until", since)
     assert [r["ami_id"] for r in json.loads(out)] == [db_ami]
 
-    code, out, _ = run(capsys, "list", "--bucket", BUCKET)
+    code, out, _ = run_cli(capsys, "list", "--bucket", BUCKET)
     assert code == 0
     assert web_ami in out
     assert "readable until" in out
@@ -118,7 +110,7 @@ def test_list_bad_input_exits_2(aws_env: dict[str, str], capsys: pytest.CaptureF
         ["list", "--bucket", "b", "--since", "last tuesday"],
         ["list", "--bucket", "b", "--output", "xml"],
     ):
-        code, _, err = run(capsys, *args)
+        code, _, err = run_cli(capsys, *args)
         assert code == 2, (args, err)
 
 
@@ -132,9 +124,9 @@ def test_list_takes_the_bucket_from_the_ssm_settings(
         Name="/coldvault/prod/bucket", Value=BUCKET, Type="String"
     )
 
-    code, out, err = run(capsys, "list", "--config", "/coldvault/prod", "--output", "json")
+    code, out, err = run_cli(capsys, "list", "--config", "/coldvault/prod", "--output", "json")
     assert code == 0, err
     assert [r["ami_id"] for r in json.loads(out)] == [ami_id]
-    code, _, err = run(capsys, "list", "--config", "/coldvault/other")
+    code, _, err = run_cli(capsys, "list", "--config", "/coldvault/other")
     assert code == 2
     assert "no 'bucket' parameter under /coldvault/other" in " ".join(err.split())

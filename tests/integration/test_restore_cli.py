@@ -9,23 +9,12 @@ from typing import Any
 import boto3
 import pytest
 
-from coldvault.cli.app import main
 from coldvault.sandbox.admin import SandboxAdmin
-from tests.integration.test_restore_support import REGION, archive_point, make_bucket, seeded_point
+from tests.integration.test_restore_support import REGION, archive_point, make_bucket, run_cli, seeded_point
 
 pytestmark = pytest.mark.integration
 BUCKET = "archive-cli"
 TAGS = {"Name": "api-02", "team": "api", "env": "staging"}
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_error(err: str) -> bool:
@@ -64,21 +53,25 @@ def test_restore_waits_for_the_ami_and_a_second_restore_returns_it(
     make_bucket(BUCKET)
     ami_id, key, _ = _archive(admin, "GLACIER")
 
-    code, out, err = run(capsys, "--output", "json", "restore", ami_id, "--bucket", BUCKET, "--yes", "--wait")
+    code, out, err = run_cli(
+        capsys, "--output", "json", "restore", ami_id, "--bucket", BUCKET, "--yes", "--wait"
+    )
     assert code == 0, err
     first = json.loads(out)
     assert first["outcome"] == "restored"
     assert first["thaw"] == "requested"
     assert not first["adopted"]
 
-    code, out, err = run(capsys, "--output", "json", "restore", key, "--bucket", BUCKET, "--yes", "--wait")
+    code, out, err = run_cli(
+        capsys, "--output", "json", "restore", key, "--bucket", BUCKET, "--yes", "--wait"
+    )
     assert code == 0, err
     second = json.loads(out)
     assert second["image_id"] == first["image_id"]
     assert second["adopted"]
     assert [i["ImageId"] for i in _restored_images()] == [first["image_id"]]
 
-    code, out, err = run(capsys, "restore", ami_id, "--bucket", BUCKET, "--yes")
+    code, out, err = run_cli(capsys, "restore", ami_id, "--bucket", BUCKET, "--yes")
     assert code == 0, err
     assert f"returned the AMI restored before {ami_id} as {first['image_id']}" in out.replace("\n", " ")
 
@@ -91,7 +84,7 @@ def test_restore_reports_to_the_queue_and_the_bucket(
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.create_queue(QueueName="coldvault-status")["QueueUrl"]
 
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys, "restore", ami_id, "--bucket", BUCKET, "--yes", "--wait", "--queue-url", queue_url
     )
     assert code == 0, err
@@ -121,7 +114,7 @@ def test_names_already_taken(
     ec2.create_image(InstanceId=instance, Name="golden-image")
 
     # An explicit name another AMI has: exit 2, nothing made.
-    code, _, err = run(capsys, "restore", ami_id, "--bucket", BUCKET, "--yes", "--name", "golden-image")
+    code, _, err = run_cli(capsys, "restore", ami_id, "--bucket", BUCKET, "--yes", "--name", "golden-image")
     assert code == 2
     assert one_error(err)
     assert "golden-image" in err
@@ -129,14 +122,18 @@ def test_names_already_taken(
     assert _restored_images() == []
 
     # The default name taken by an AMI that is not ours: the next deterministic variant.
-    code, out, err = run(capsys, "--output", "json", "restore", ami_id, "--bucket", BUCKET, "--yes", "--wait")
+    code, out, err = run_cli(
+        capsys, "--output", "json", "restore", ami_id, "--bucket", BUCKET, "--yes", "--wait"
+    )
     assert code == 0, err
     default = json.loads(out)["image_name"]
     images = _restored_images()
     assert len(images) == 1
     ec2.deregister_image(ImageId=images[0]["ImageId"])
     ec2.create_image(InstanceId=instance, Name=default)  # somebody else now holds the default name
-    code, out, err = run(capsys, "--output", "json", "restore", ami_id, "--bucket", BUCKET, "--yes", "--wait")
+    code, out, err = run_cli(
+        capsys, "--output", "json", "restore", ami_id, "--bucket", BUCKET, "--yes", "--wait"
+    )
     assert code == 0, err
     assert json.loads(out)["image_name"] == f"{default}-2"
 
@@ -171,12 +168,12 @@ def test_bad_input_exits_2_and_changes_nothing(
     ]
     for args, expected in cases:
         full = [*args, "--yes"] if "--bucket" in args else [*args, "--bucket", BUCKET, "--yes"]
-        code, _, err = run(capsys, *full)
+        code, _, err = run_cli(capsys, *full)
         assert code == 2, (args, err)
         assert one_error(err), (args, err)
         assert expected in " ".join(err.split()), (args, err)
 
-    code, _, err = run(capsys, "restore", deep_ami, "--bucket", BUCKET)  # no terminal to ask on
+    code, _, err = run_cli(capsys, "restore", deep_ami, "--bucket", BUCKET)  # no terminal to ask on
     assert code == 2
     assert "pass --yes" in err
 
@@ -207,20 +204,20 @@ def test_cli_round_trip_archive_list_restore(
     point = seeded_point(
         admin, tags=TAGS, volumes=[("/dev/xvda", 8, False), ("/dev/sdf", 20, False)], age_days=60
     )
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys, "archive", "--vault", "restore-vault", "--bucket", BUCKET, "--older-than", "30",
         "--storage-class", "GLACIER", "--poll-min-seconds", "0.2", "--yes",
     )  # fmt: skip
     assert code == 0, err
 
-    code, out, err = run(capsys, "list", "--bucket", BUCKET, "--output", "json")
+    code, out, err = run_cli(capsys, "list", "--bucket", BUCKET, "--output", "json")
     assert code == 0, err
     (row,) = json.loads(out)
     assert row["recovery_point_arn"] == point["RecoveryPointArn"]
     assert row["storage_class"] == "GLACIER"
     assert row["restore_state"] == "none"
 
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys, "--output", "json", "restore", row["ami_id"], "--bucket", BUCKET, "--yes", "--wait"
     )
     assert code == 0, err
@@ -235,5 +232,5 @@ def test_cli_round_trip_archive_list_restore(
         ("/dev/sdf", 20),
         ("/dev/xvda", 8),
     ]
-    code, out, _ = run(capsys, "list", "--bucket", BUCKET, "--output", "json")
+    code, out, _ = run_cli(capsys, "list", "--bucket", BUCKET, "--output", "json")
     assert json.loads(out)[0]["restore_state"].startswith("readable until ")

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 
 from coldvault.aws.session import AwsSession
+from coldvault.cli.app import main
 from coldvault.config import Settings
 from coldvault.lease import LeaseOwner
 from coldvault.models import Outcome, RecoveryPoint, Stage, StorageClass
@@ -24,7 +26,7 @@ from coldvault.pipeline import (
     verify_archive,
 )
 from coldvault.sandbox.admin import SandboxAdmin
-from coldvault.sandbox.seed import BASE_AMI
+from tests.support.fleet import run_instance
 
 VAULT = "restore-vault"
 REGION = "us-east-1"
@@ -50,6 +52,17 @@ class SandboxClock:
         return self._mono
 
 
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process: (exit code, stdout, stderr)."""
+    code = 0
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def make_bucket(name: str, region: str = REGION) -> None:
     s3 = boto3.client("s3", region_name=region)
     if region == "us-east-1":
@@ -67,20 +80,7 @@ def seeded_point(
 ) -> dict[str, Any]:
     """An instance with ``volumes`` (device, GiB, encrypted) and ``tags``, and a recovery point of it."""
     ec2 = boto3.client("ec2", region_name=REGION)
-    reservation = ec2.run_instances(
-        ImageId=BASE_AMI,
-        MinCount=1,
-        MaxCount=1,
-        InstanceType="t3.micro",
-        BlockDeviceMappings=[
-            {"DeviceName": d, "Ebs": {"VolumeSize": s, "Encrypted": e, "VolumeType": "gp3"}}
-            for d, s, e in volumes
-        ],
-        TagSpecifications=[
-            {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
-        ],
-    )
-    instance_id = reservation["Instances"][0]["InstanceId"]
+    instance_id = run_instance(ec2, volumes, tags)
     return admin.create_recovery_point(
         vault_name=VAULT, instance_id=instance_id, age_days=age_days, create_vault=True
     )

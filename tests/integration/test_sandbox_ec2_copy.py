@@ -9,11 +9,10 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from coldvault.sandbox.admin import SandboxAdmin
-from coldvault.sandbox.seed import BASE_AMI
+from tests.support.fleet import ec2_client, run_instance
 from tests.support.shapes import shape_errors
 
 pytestmark = pytest.mark.integration
@@ -24,22 +23,12 @@ REGION = "us-east-1"
 
 @pytest.fixture
 def ec2(aws_env: dict[str, str]) -> Any:
-    return boto3.client("ec2", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    return ec2_client()
 
 
 def source_image(admin: SandboxAdmin, ec2: Any, volumes: list[tuple[str, int, bool]]) -> str:
     """A recovery point's AMI of an instance with ``volumes`` (device, GiB, encrypted)."""
-    reservation = ec2.run_instances(
-        ImageId=BASE_AMI,
-        MinCount=1,
-        MaxCount=1,
-        InstanceType="t3.micro",
-        BlockDeviceMappings=[
-            {"DeviceName": d, "Ebs": {"VolumeSize": s, "Encrypted": e, "VolumeType": "gp3"}}
-            for d, s, e in volumes
-        ],
-    )
-    instance_id = reservation["Instances"][0]["InstanceId"]
+    instance_id = run_instance(ec2, volumes)
     point = admin.create_recovery_point(vault_name="vault", instance_id=instance_id, create_vault=True)
     return str(point["RecoveryPointArn"].rsplit("/", 1)[1])
 

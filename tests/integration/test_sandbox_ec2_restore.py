@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from coldvault.sandbox.admin import SandboxAdmin
+from tests.support.fleet import ec2_client, s3_with_bucket
 from tests.support.shapes import shape_errors
 
 pytestmark = pytest.mark.integration
@@ -22,14 +21,12 @@ BUCKET = "ami-restore-bucket"
 
 @pytest.fixture
 def ec2(aws_env: dict[str, str]) -> Any:
-    return boto3.client("ec2", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    return ec2_client()
 
 
 @pytest.fixture
 def s3(aws_env: dict[str, str]) -> Any:
-    client = boto3.client("s3")
-    client.create_bucket(Bucket=BUCKET)
-    return client
+    return s3_with_bucket(BUCKET)
 
 
 def stored_ami(admin: SandboxAdmin, ec2: Any, sizes_gib: list[int]) -> tuple[str, str]:

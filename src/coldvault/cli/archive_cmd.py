@@ -287,12 +287,45 @@ ConfigOpt = Annotated[
     str | None, typer.Option("--config", help="SSM Parameter Store path with the settings.")
 ]
 PricesOpt = Annotated[str | None, typer.Option("--prices", help="JSON file overriding the price table.")]
+ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="Points in flight at once (10).")]
+MaxGbOpt = Annotated[
+    float | None, typer.Option("--max-in-progress-gb", help="Store bytes in progress at most (1200).")
+]
+QueueOpt = Annotated[str | None, typer.Option("--queue-url", help="SQS queue for status messages.")]
+VerifyContentOpt = Annotated[
+    bool | None, typer.Option("--verify-content", help="Also stream the stored object and compare checksums.")
+]
+CopyThresholdOpt = Annotated[
+    float | None, typer.Option("--copy-threshold-mb", help="Multipart copy above this size (5120).")
+]
+PartSizeOpt = Annotated[float | None, typer.Option("--part-size-mb", help="Minimum copy part size (64).")]
+PollOpt = Annotated[
+    float | None, typer.Option("--poll-min-seconds", help="Shortest interval between store polls (15).")
+]
+StoreDeadlineOpt = Annotated[
+    float | None, typer.Option("--store-deadline-hours", help="Give up on a store task after (48).")
+]
+QuotaWaitOpt = Annotated[
+    float | None, typer.Option("--quota-wait-hours", help="Wait out a store quota refusal for up to (12).")
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
 def _console(opts: GlobalOptions) -> Console:
     return Console(
         stderr=opts.output is OutputFormat.json, quiet=opts.quiet and opts.output is not OutputFormat.json
     )
+
+
+def _prepare(
+    ctx: typer.Context, flags: Flags, *, changing: bool
+) -> tuple[GlobalOptions, Services, Settings, Plan, pricing.Estimate]:
+    """What ``plan`` and ``archive`` both do first: settings, preflight checks, the plan and its cost."""
+    opts = global_options(ctx)
+    svc, settings, price_table = build(opts, flags)
+    preflight(svc, opts.aws, settings, changing=changing)
+    plan, estimate = make_plan(svc, settings, price_table)
+    return opts, svc, settings, plan, estimate
 
 
 def plan_cmd(
@@ -307,13 +340,10 @@ def plan_cmd(
     prices: PricesOpt = None,
 ) -> None:
     """Show what would be archived, what is skipped and why, and the cost before and after (read-only)."""
-    opts = global_options(ctx)
     flags = Flags(
         vault, bucket, older_than, created_before, storage_class, include_undeletable, config, prices
     )
-    svc, settings, price_table = build(opts, flags)
-    preflight(svc, opts.aws, settings, changing=False)
-    plan, estimate = make_plan(svc, settings, price_table)
+    opts, _, _, plan, estimate = _prepare(ctx, flags, changing=False)
     if opts.output is OutputFormat.json:
         print(json.dumps(render.plan_json(plan, estimate), indent=1))
     else:
@@ -330,47 +360,24 @@ def archive_cmd(
     include_undeletable: UndeletableOpt = None,
     config: ConfigOpt = None,
     prices: PricesOpt = None,
-    concurrency: Annotated[
-        int | None, typer.Option("--concurrency", help="Points in flight at once (10).")
-    ] = None,
-    max_in_progress_gb: Annotated[
-        float | None, typer.Option("--max-in-progress-gb", help="Store bytes in progress at most (1200).")
-    ] = None,
-    queue_url: Annotated[
-        str | None, typer.Option("--queue-url", help="SQS queue for status messages.")
-    ] = None,
-    verify_content: Annotated[
-        bool | None,
-        typer.Option("--verify-content", help="Also stream the stored object and compare checksums."),
-    ] = None,
-    copy_threshold_mb: Annotated[
-        float | None, typer.Option("--copy-threshold-mb", help="Multipart copy above this size (5120).")
-    ] = None,
-    part_size_mb: Annotated[
-        float | None, typer.Option("--part-size-mb", help="Minimum copy part size (64).")
-    ] = None,
-    poll_min_seconds: Annotated[
-        float | None, typer.Option("--poll-min-seconds", help="Shortest interval between store polls (15).")
-    ] = None,
-    store_deadline_hours: Annotated[
-        float | None, typer.Option("--store-deadline-hours", help="Give up on a store task after (48).")
-    ] = None,
-    quota_wait_hours: Annotated[
-        float | None,
-        typer.Option("--quota-wait-hours", help="Wait out a store quota refusal for up to (12)."),
-    ] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    concurrency: ConcurrencyOpt = None,
+    max_in_progress_gb: MaxGbOpt = None,
+    queue_url: QueueOpt = None,
+    verify_content: VerifyContentOpt = None,
+    copy_threshold_mb: CopyThresholdOpt = None,
+    part_size_mb: PartSizeOpt = None,
+    poll_min_seconds: PollOpt = None,
+    store_deadline_hours: StoreDeadlineOpt = None,
+    quota_wait_hours: QuotaWaitOpt = None,
+    yes: YesOpt = False,
 ) -> None:
     """Archive the selected recovery points: store → copy → verify → delete (confirmed) → report."""
-    opts = global_options(ctx)
     flags = Flags(
         vault, bucket, older_than, created_before, storage_class, include_undeletable, config, prices,
         concurrency, max_in_progress_gb, queue_url, verify_content, copy_threshold_mb, part_size_mb,
         poll_min_seconds, store_deadline_hours, quota_wait_hours,
     )  # fmt: skip
-    svc, settings, price_table = build(opts, flags)
-    preflight(svc, opts.aws, settings, changing=True)
-    plan, estimate = make_plan(svc, settings, price_table)
+    opts, svc, settings, plan, estimate = _prepare(ctx, flags, changing=True)
     console = _console(opts)
     as_json = opts.output is OutputFormat.json
     if not as_json:

@@ -58,28 +58,16 @@ def start_store(svc: Services, settings: Settings, work: PointWork) -> PointWork
         return timed(work, "store", started, svc, stage=Stage.VERIFIED)
     staging = svc.s3.head(settings.bucket, keys.staging_key(ami))
     if staging is not None:
-        return timed(
-            work, "store", started, svc, stage=Stage.STORED, staging_size=staging.size, store_progress=100
-        )
+        return _stored(work, started, svc, staging.size)
     task = svc.ec2.describe_store_tasks([ami]).get(ami)
     if task is not None and task.state == "InProgress" and task.bucket in ("", settings.bucket):
-        return timed(
-            work,
-            "store",
-            started,
-            svc,
-            stage=Stage.STORING,
-            store_state=task.state,
-            store_progress=task.progress,
-            store_started_at=(task.started or svc.clock.now()).isoformat(),
-            next_poll_seconds=settings.min_poll_seconds,
+        return _storing(
+            work, started, svc, settings, task.state, task.progress, task.started or svc.clock.now()
         )
     if task is not None and task.state == "Completed" and task.bucket in ("", settings.bucket):
         staging = svc.s3.head(settings.bucket, keys.staging_key(ami))
         if staging is not None:
-            return timed(
-                work, "store", started, svc, stage=Stage.STORED, staging_size=staging.size, store_progress=100
-            )
+            return _stored(work, started, svc, staging.size)
     archive = svc.s3.head(settings.bucket, work.archive_key)
     if archive is not None and not is_ours(archive.metadata, work):
         raise StoreTaskFailed(
@@ -88,15 +76,35 @@ def start_store(svc: Services, settings: Settings, work: PointWork) -> PointWork
         )
     # Tagged so the bucket's lifecycle rule expires a staging object a crash leaves behind.
     svc.ec2.create_store_image_task(ami, settings.bucket, {keys.STAGING_TAG_KEY: keys.STAGING_TAG_VALUE})
+    return _storing(work, started, svc, settings, "InProgress", 0, svc.clock.now())
+
+
+def _stored(work: PointWork, started: float, svc: Services, staging_size: int) -> PointWork:
+    """The store task's object is in the bucket: on to the copy."""
+    return timed(
+        work, "store", started, svc, stage=Stage.STORED, staging_size=staging_size, store_progress=100
+    )
+
+
+def _storing(
+    work: PointWork,
+    started: float,
+    svc: Services,
+    settings: Settings,
+    state: str,
+    progress: int,
+    since: datetime,
+) -> PointWork:
+    """A store task is running (``state``, ``progress`` percent, started ``since``): poll it soon."""
     return timed(
         work,
         "store",
         started,
         svc,
         stage=Stage.STORING,
-        store_state="InProgress",
-        store_progress=0,
-        store_started_at=svc.clock.now().isoformat(),
+        store_state=state,
+        store_progress=progress,
+        store_started_at=since.isoformat(),
         next_poll_seconds=settings.min_poll_seconds,
     )
 

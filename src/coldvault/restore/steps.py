@@ -226,13 +226,19 @@ def prepare(
     return work
 
 
+def _archive_state(svc: RestoreServices, work: RestoreWork) -> s3_glacier.ArchiveState:
+    """The archive's class, size and restore state; RestoreFailed when it is gone."""
+    state = s3_glacier.head_archive(svc.s3, work.bucket, work.archive_key)
+    if state is None:
+        raise RestoreFailed(f"the archive s3://{work.bucket}/{work.archive_key} disappeared")
+    return state
+
+
 def thaw(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
     """Make the archive readable: ``RestoreObject`` once; a restore already running is attached to."""
     if work.stage is not Stage.RESOLVED:
         return work
-    state = s3_glacier.head_archive(svc.s3, work.bucket, work.archive_key)
-    if state is None:
-        raise RestoreFailed(f"the archive s3://{work.bucket}/{work.archive_key} disappeared")
+    state = _archive_state(svc, work)
     now = svc.clock.now()
     if state.restore is RestoreStatus.READABLE:
         return replace(work, stage=Stage.READABLE, thaw=work.thaw or "not needed")
@@ -266,9 +272,7 @@ def check_thaw(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
     """Follow the ``Restore`` header: readable → next step; else when to look again."""
     if work.stage is not Stage.THAWING:
         return work
-    state = s3_glacier.head_archive(svc.s3, work.bucket, work.archive_key)
-    if state is None:
-        raise RestoreFailed(f"the archive s3://{work.bucket}/{work.archive_key} disappeared")
+    state = _archive_state(svc, work)
     if state.restore is RestoreStatus.READABLE:
         return replace(work, stage=Stage.READABLE, polls=work.polls + 1, next_poll_seconds=0.0)
     if state.restore is RestoreStatus.NONE:  # the restored copy expired before it was used: ask again

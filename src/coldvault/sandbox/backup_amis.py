@@ -96,25 +96,9 @@ def instance_volumes(ec2_backend: Any, instance: Any) -> list[tuple[str, int, bo
     return out
 
 
-def register_backup_ami(
-    ec2_backend: Any,
-    ami_id: str,
-    *,
-    name: str,
-    volumes: list[tuple[str, int, bool]],
-    instance: Any = None,
-    tags: dict[str, str] | None = None,
-    creation_date: Any = None,
-) -> BackupAmi:
-    ami = BackupAmi(
-        ec2_backend,
-        ami_id,
-        name=name,
-        volumes=volumes,
-        instance=instance,
-        tags=tags,
-        creation_date=creation_date,
-    )
+def register_backup_ami(ec2_backend: Any, ami_id: str, **fields: Any) -> BackupAmi:
+    """A :class:`BackupAmi` (``fields`` as its constructor takes them), registered with the backend."""
+    ami = BackupAmi(ec2_backend, ami_id, **fields)
     ec2_backend.amis[ami_id] = ami
     return ami
 

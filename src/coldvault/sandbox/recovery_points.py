@@ -48,45 +48,17 @@ def public(point: models.RecoveryPoint) -> dict[str, Any]:
 
 def create_recovery_point(
     *,
-    vault_name: str,
-    instance_id: str | None = None,
-    resource_arn: str | None = None,
-    resource_type: str = "EC2",
-    status: str = "COMPLETED",
-    status_message: str | None = None,
     creation_date: datetime | str | None = None,
     age_days: float | None = None,
-    volume_sizes_gib: list[int] | None = None,
-    tags: dict[str, str] | None = None,
-    lifecycle: dict[str, Any] | None = None,
-    backup_plan_id: str | None = None,
-    create_vault: bool = False,
-    with_ami: bool = True,
-    copy_tags: bool = True,
     account: str = "123456789012",
     region: str = "us-east-1",
+    **fields: Any,
 ) -> dict[str, Any]:
-    """Put a recovery point straight into a vault, with its AMI and snapshots for EC2 (unless
-    ``with_ami`` is false, for bulk benchmarks, or the point is still ``CREATING``). With
-    ``instance_id``, the instance's volumes give the size and, if ``copy_tags``, its tags are
-    copied (``tags`` win), as AWS Backup does."""
+    """:func:`insert_point` for the admin API: the creation date as ISO 8601 or ``age_days`` ago (now
+    when neither is given), the account and Region by name, the point as JSON-friendly values."""
     return public(
         insert_point(
-            backend_for(account, region),
-            vault_name=vault_name,
-            instance_id=instance_id,
-            resource_arn=resource_arn,
-            resource_type=resource_type,
-            status=status,
-            status_message=status_message,
-            creation_date=to_datetime(creation_date, age_days),
-            volume_sizes_gib=volume_sizes_gib,
-            tags=tags,
-            lifecycle=lifecycle,
-            backup_plan_id=backup_plan_id,
-            create_vault=create_vault,
-            with_ami=with_ami,
-            copy_tags=copy_tags,
+            backend_for(account, region), creation_date=to_datetime(creation_date, age_days), **fields
         )
     )
 
@@ -109,6 +81,10 @@ def insert_point(
     with_ami: bool = True,
     copy_tags: bool = True,
 ) -> models.RecoveryPoint:
+    """Put a recovery point straight into a vault, with its AMI and snapshots for EC2 (unless
+    ``with_ami`` is false, for bulk benchmarks, or the point is still ``CREATING``). With
+    ``instance_id``, the instance's volumes give the size and, if ``copy_tags``, its tags are
+    copied (``tags`` win), as AWS Backup does."""
     if status not in models.RECOVERY_POINT_STATUSES:
         raise SandboxResourceError(
             f"status {status!r} is not one of {', '.join(models.RECOVERY_POINT_STATUSES)}"
