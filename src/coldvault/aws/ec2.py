@@ -12,6 +12,8 @@ from coldvault.errors import NotFound
 
 DESCRIBE_STORE_BATCH = 20  # DescribeStoreImageTasks accepts at most 20 ImageIds
 DESCRIBE_IMAGES_BATCH = 200
+DESCRIBE_STORE_PAGE = 200  # DescribeStoreImageTasks MaxResults ceiling (with filters)
+GIB = 1024**3  # EBS volume sizes are in GiB
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,23 @@ class ImageInfo:
         if account and self.owner_id and self.owner_id != account:
             return f"AMI owned by {self.owner_id}, not this account"
         return ""
+
+    @property
+    def volume_bytes(self) -> int:
+        """The AMI's EBS snapshot data: the sum of its block devices' ``VolumeSize`` (GiB)."""
+        return sum(int((bd.get("Ebs") or {}).get("VolumeSize") or 0) for bd in self.block_devices) * GIB
+
+
+def _store_task(item: dict[str, Any]) -> StoreTask:
+    return StoreTask(
+        ami_id=item["AmiId"],
+        state=item.get("StoreTaskState", ""),
+        progress=int(item.get("ProgressPercentage") or 0),
+        bucket=item.get("Bucket", ""),
+        object_key=item.get("S3objectKey", ""),
+        started=item.get("TaskStartTime"),
+        failure_reason=item.get("StoreTaskFailureReason", ""),
+    )
 
 
 def _ts(value: datetime | None) -> float:
@@ -88,19 +107,28 @@ class Ec2:
                     found.update(self.describe_store_tasks([ami]))
                 continue
             for item in r.get("StoreImageTaskResults", []):
-                task = StoreTask(
-                    ami_id=item["AmiId"],
-                    state=item.get("StoreTaskState", ""),
-                    progress=int(item.get("ProgressPercentage") or 0),
-                    bucket=item.get("Bucket", ""),
-                    object_key=item.get("S3objectKey", ""),
-                    started=item.get("TaskStartTime"),
-                    failure_reason=item.get("StoreTaskFailureReason", ""),
-                )
+                task = _store_task(item)
                 previous = found.get(task.ami_id)
                 if previous is None or _ts(task.started) >= _ts(previous.started):
                     found[task.ami_id] = task
         return found
+
+    def store_tasks_in_state(self, state: str) -> list[StoreTask]:
+        """``ec2:DescribeStoreImageTasks`` with the ``task-state`` filter, every page: the store tasks
+        of the whole account in the Region in ``state`` (``InProgress``, ``Completed``, ``Failed``)."""
+        tasks: list[StoreTask] = []
+        kwargs: dict[str, Any] = {
+            "Filters": [{"Name": "task-state", "Values": [state]}],
+            "MaxResults": DESCRIBE_STORE_PAGE,
+        }
+        while True:
+            with aws_call("DescribeStoreImageTasks"):
+                r = self.client.describe_store_image_tasks(**kwargs)
+            tasks.extend(_store_task(item) for item in r.get("StoreImageTaskResults", []))
+            token = r.get("NextToken")
+            if not token:
+                return tasks
+            kwargs["NextToken"] = token
 
     def describe_images(self, ami_ids: Sequence[str]) -> dict[str, ImageInfo]:
         """``ec2:DescribeImages`` in batches of 200 (image-id filter); unknown AMIs are simply absent."""

@@ -20,6 +20,7 @@ from coldvault.cloud import runs
 from coldvault.cloud.runtime import cached_session, log, runtime
 from coldvault.config import new_run_id
 from coldvault.models import Outcome, PointWork, Stage
+from coldvault.pipeline import capacity
 from coldvault.pipeline.copy import copy_archive as copy_step
 from coldvault.pipeline.finish import delete_recovery_point as delete_step
 from coldvault.pipeline.finish import new_work, result_key
@@ -95,6 +96,7 @@ def start_store(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """StartStore: take the lease, reuse or start the AMI's store image task."""
     run, svc = _run(event)
     work = runs.load_work(svc, run, str(event["ami_id"]))
+    svc = capacity.within_limit(svc, run.settings.max_in_progress_bytes)  # MaxInProgressGB
     work = start_step(svc, run.settings, work)
     log("point.start_store", str(event.get("execution", "")), ami_id=work.ami_id, stage=work.stage.value)
     return _out(run, work)
