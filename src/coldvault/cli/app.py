@@ -65,7 +65,15 @@ def _register_commands() -> None:
     """Each command module adds itself; a module that is not there yet is simply absent."""
     import importlib
 
-    for name in ("sandbox_cmd", "demo_cmd", "archive_cmd", "catalog_cmd", "restore_cmd", "cloud_cmd"):
+    for name in (
+        "sandbox_cmd",
+        "demo_cmd",
+        "archive_cmd",
+        "catalog_cmd",
+        "restore_cmd",
+        "cloud_cmd",
+        "report_cmd",
+    ):
         try:
             module = importlib.import_module(f"coldvault.cli.{name}")
         except ModuleNotFoundError as exc:
