@@ -29,13 +29,20 @@ DAYS_PER_MONTH = 30.0
 HORIZON_MONTHS = 12.0  # compared over a year when the point has no scheduled deletion
 
 
+def retrieval_key(storage_class: str, tier: str) -> str:
+    """The key of a retrieval price: ``GLACIER_IR`` (no tiers), else ``<class>/<tier>``."""
+    return storage_class if storage_class == "GLACIER_IR" else f"{storage_class}/{tier}"
+
+
 @dataclass(frozen=True)
 class Prices:
-    """US-East-1 list prices in USD (per GB-month unless said)."""
+    """US-East-1 list prices in USD (per GB-month unless said), as checked on ``date``
+    (aws-facts.md): storage, requests, and reading archives back."""
 
-    date: str = "2026-01-15"
+    date: str = "2026-11-01"
     region: str = "us-east-1"
     backup_ec2_gb_month: float = 0.05
+    standard_gb_month: float = 0.023  # S3 Standard: a restored temporary copy is billed at it
     class_gb_month: dict[str, float] = field(
         default_factory=lambda: {"GLACIER_IR": 0.004, "GLACIER": 0.0036, "DEEP_ARCHIVE": 0.00099}
     )
@@ -45,10 +52,32 @@ class Prices:
     put_per_1000: dict[str, float] = field(
         default_factory=lambda: {"GLACIER_IR": 0.02, "GLACIER": 0.03, "DEEP_ARCHIVE": 0.05}
     )
+    # Per GB read back, by retrieval_key().
+    retrieval_per_gb: dict[str, float] = field(
+        default_factory=lambda: {
+            "GLACIER_IR": 0.03,
+            "GLACIER/Expedited": 0.03,
+            "GLACIER/Standard": 0.01,
+            "GLACIER/Bulk": 0.0,
+            "DEEP_ARCHIVE/Standard": 0.02,
+            "DEEP_ARCHIVE/Bulk": 0.0025,
+        }
+    )
+    # Per 1,000 restore requests, by retrieval_key(); GLACIER_IR needs none.
+    restore_requests_per_1000: dict[str, float] = field(
+        default_factory=lambda: {
+            "GLACIER/Expedited": 10.0,
+            "GLACIER/Standard": 0.05,
+            "GLACIER/Bulk": 0.025,  # no charge per GB, but the requests are billed
+            "DEEP_ARCHIVE/Standard": 0.10,
+            "DEEP_ARCHIVE/Bulk": 0.025,
+        }
+    )
 
     @classmethod
     def load(cls, path: str | Path | None) -> Prices:
-        """The built-in table, with the values of a JSON file (same field names) over it."""
+        """The built-in table, with the values of a JSON file (same field names) over it; a table
+        field (an object) is merged key by key."""
         base = cls()
         if path is None:
             return base
@@ -56,17 +85,47 @@ class Prices:
             data = json.loads(Path(path).read_text())
         except (OSError, ValueError) as exc:
             raise ConfigurationError(
-                f"cannot read price file {path}: {exc}", hint="pass a JSON file"
+                f"cannot read price file {path}: {exc}", hint="pass a JSON file (see docs/archive.md)"
             ) from exc
         if not isinstance(data, dict):
-            raise ConfigurationError(f"price file {path} must hold a JSON object")
+            raise ConfigurationError(
+                f"price file {path} must hold a JSON object", hint="see docs/archive.md for the format"
+            )
         changes: dict[str, Any] = {}
         for name, value in data.items():
             if name not in cls.__dataclass_fields__:
                 raise ConfigurationError(f"unknown price {name!r} in {path}", hint="see docs/archive.md")
             current = getattr(base, name)
-            changes[name] = {**current, **value} if isinstance(current, dict) else value
+            if isinstance(current, dict):
+                if not isinstance(value, dict):
+                    raise ConfigurationError(
+                        f"price {name!r} in {path} must be an object", hint=f"keys: {', '.join(current)}"
+                    )
+                for key, number in value.items():
+                    if key not in current:
+                        raise ConfigurationError(
+                            f"unknown key {key!r} of price {name!r} in {path}",
+                            hint=f"keys: {', '.join(current)}",
+                        )
+                    _check_number(path, f"{name}.{key}", number)
+                changes[name] = {**current, **value}
+            elif isinstance(current, str):
+                if not isinstance(value, str):
+                    raise ConfigurationError(
+                        f"price {name!r} in {path} must be a string", hint='for example "2026-11-01"'
+                    )
+                changes[name] = value
+            else:
+                changes[name] = _check_number(path, name, value)
         return replace(base, **changes)
+
+
+def _check_number(path: str | Path, name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+        raise ConfigurationError(
+            f"price {name!r} in {path} must be a number >= 0, not {value!r}", hint="see docs/archive.md"
+        )
+    return value
 
 
 @dataclass(frozen=True)

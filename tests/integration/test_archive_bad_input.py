@@ -44,6 +44,10 @@ CASES = {
         "queue",
     ),
     "bad config path": ([*BASE, "--older-than", "1", "--config", "/coldvault/none"], "no parameters"),
+    "missing prices file": (
+        [*BASE, "--older-than", "1", "--prices", "/nonexistent/coldvault-prices.json"],
+        "cannot read price file",
+    ),
 }
 
 

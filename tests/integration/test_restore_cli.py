@@ -4,11 +4,14 @@ already taken, bad input exits 2 with nothing changed, the status message."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
+from coldvault.pricing import Prices
+from coldvault.restore.policy import estimate
 from coldvault.sandbox.admin import SandboxAdmin
 from tests.integration.test_restore_support import REGION, archive_point, make_bucket, run_cli, seeded_point
 
@@ -139,9 +142,11 @@ def test_names_already_taken(
 
 
 def test_bad_input_exits_2_and_changes_nothing(
-    aws_env: dict[str, str], admin: SandboxAdmin, capsys: pytest.CaptureFixture[str]
+    aws_env: dict[str, str], admin: SandboxAdmin, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     make_bucket(BUCKET)
+    bad_prices = tmp_path / "prices.json"
+    bad_prices.write_text(json.dumps({"retrieval_per_gb": {"GLACIER/Fast": 0.1}}))
     deep_ami, deep_key, point = _archive(admin, "DEEP_ARCHIVE")
     # A second archive of the same instance makes the instance id ambiguous.
     instance_id = point["ResourceArn"].rsplit("/", 1)[-1]
@@ -165,6 +170,8 @@ def test_bad_input_exits_2_and_changes_nothing(
         (["restore", deep_ami, "--name", "x"], "invalid AMI name"),
         (["restore", deep_ami, "--bucket", "archive-west"], "us-west-2"),
         (["restore", deep_ami, "--bucket", "no-such-bucket-here"], "no-such-bucket-here"),
+        (["restore", deep_ami, "--prices", str(bad_prices)], "unknown key 'GLACIER/Fast'"),
+        (["restore", deep_ami, "--prices", str(tmp_path / "none.json")], "cannot read price file"),
     ]
     for args, expected in cases:
         full = [*args, "--yes"] if "--bucket" in args else [*args, "--bucket", BUCKET, "--yes"]
@@ -180,6 +187,31 @@ def test_bad_input_exits_2_and_changes_nothing(
     s3 = boto3.client("s3", region_name=REGION)
     assert "Restore" not in s3.head_object(Bucket=BUCKET, Key=deep_key)
     assert _restored_images() == []
+
+
+def test_prices_file_overrides_the_restore_estimate(
+    aws_env: dict[str, str], admin: SandboxAdmin, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    make_bucket(BUCKET)
+    ami_id, _, _ = _archive(admin, "GLACIER")
+    code, out, err = run_cli(capsys, "list", "--bucket", BUCKET, "--output", "json")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    prices_file = tmp_path / "prices.json"
+    prices_file.write_text(
+        json.dumps({"date": "2027-02-01", "restore_requests_per_1000": {"GLACIER/Standard": 5000.0}})
+    )
+    prices = Prices.load(prices_file)
+    expected = estimate("GLACIER", row["size_bytes"], "Standard", 3, prices).total_usd
+    assert expected != pytest.approx(estimate("GLACIER", row["size_bytes"], "Standard", 3).total_usd)
+
+    code, out, err = run_cli(
+        capsys, "restore", ami_id, "--bucket", BUCKET, "--yes", "--prices", str(prices_file)
+    )
+    assert code == 0, err
+    shown = " ".join(out.split())
+    assert f"${expected:.4f}" in shown
+    assert "2027-02-01" in shown
 
 
 def test_cli_round_trip_archive_list_restore(

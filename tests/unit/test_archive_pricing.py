@@ -8,7 +8,7 @@ import pytest
 
 from coldvault.errors import ConfigurationError
 from coldvault.models import RecoveryPoint, StorageClass
-from coldvault.pricing import GB, Prices, estimate, estimate_point
+from coldvault.pricing import GB, Prices, estimate, estimate_point, retrieval_key
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -71,3 +71,45 @@ def test_prices_file_overrides_and_rejects_unknown(tmp_path: Path) -> None:
         Prices.load(f)
     with pytest.raises(ConfigurationError):
         Prices.load(tmp_path / "missing.json")
+
+
+def test_one_dated_table_holds_storage_and_retrieval_prices() -> None:
+    prices = Prices()
+    assert prices.date == "2026-11-01"
+    assert retrieval_key("GLACIER_IR", "Standard") == "GLACIER_IR"
+    assert retrieval_key("DEEP_ARCHIVE", "Bulk") == "DEEP_ARCHIVE/Bulk"
+    assert prices.retrieval_per_gb[retrieval_key("GLACIER", "Standard")] == 0.01
+    assert prices.restore_requests_per_1000[retrieval_key("GLACIER", "Expedited")] == 10.0
+    assert prices.standard_gb_month == 0.023
+
+
+def test_prices_file_overrides_retrieval_prices_key_by_key(tmp_path: Path) -> None:
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps({"retrieval_per_gb": {"GLACIER/Bulk": 0.001}, "standard_gb_month": 0.03}))
+    prices = Prices.load(f)
+    assert prices.retrieval_per_gb["GLACIER/Bulk"] == 0.001
+    assert prices.retrieval_per_gb["GLACIER/Standard"] == 0.01
+    assert prices.standard_gb_month == 0.03
+    assert prices.date == Prices().date
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[1, 2]", "must hold a JSON object"),
+        ("{not json", "cannot read price file"),
+        (json.dumps({"class_gb_month": 3}), "must be an object"),
+        (json.dumps({"retrieval_per_gb": {"GLACIER/Fast": 0.1}}), "GLACIER/Fast"),
+        (json.dumps({"backup_ec2_gb_month": "cheap"}), "must be a number"),
+        (json.dumps({"put_per_1000": {"GLACIER": -1}}), "must be a number"),
+        (json.dumps({"standard_gb_month": True}), "must be a number"),
+        (json.dumps({"date": 2027}), "must be a string"),
+    ],
+)
+def test_bad_prices_files_are_configuration_errors(tmp_path: Path, content: str, message: str) -> None:
+    f = tmp_path / "p.json"
+    f.write_text(content)
+    with pytest.raises(ConfigurationError, match=message) as exc:
+        Prices.load(f)
+    assert exc.value.exit_code == 2
+    assert "\n" not in str(exc.value)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from coldvault.catalog import CatalogEntry
 from coldvault.errors import UsageError
+from coldvault.pricing import Prices
 from coldvault.restore.policy import (
     MAX_POLL,
     MIN_POLL,
@@ -133,9 +137,39 @@ def test_estimates_follow_the_price_table() -> None:
     standard = estimate("GLACIER", gib10, "Standard", 3)
     assert standard.retrieval_usd == pytest.approx(10 * 0.01 + 0.05 / 1000)
     assert standard.temporary_copy_usd == pytest.approx(10 * 0.023 * 3 / 30)
+    # Glacier Bulk: no charge per GB, only the request fee
     assert estimate("GLACIER", gib10, "Bulk", 3).retrieval_usd == pytest.approx(0.025 / 1000)
     instant = estimate("GLACIER_IR", gib10, "Standard", 3)
     assert instant.retrieval_usd == pytest.approx(0.3)
     assert instant.temporary_copy_usd == 0
     assert instant.tier == ""
-    assert estimate("DEEP_ARCHIVE", gib10, "Bulk", 1).to_json()["total_usd"] > 0
+    deep = estimate("DEEP_ARCHIVE", gib10, "Bulk", 1)
+    assert deep.retrieval_usd == pytest.approx(10 * 0.0025 + 0.025 / 1000)
+    assert deep.to_json()["total_usd"] > 0
+    assert standard.prices_date == Prices().date  # the one dated table
+
+
+def test_a_prices_file_changes_the_restore_estimate(tmp_path: Path) -> None:
+    gib10 = 10 * 1024**3
+    f = tmp_path / "prices.json"
+    f.write_text(
+        json.dumps(
+            {
+                "date": "2027-02-01",
+                "retrieval_per_gb": {"GLACIER/Standard": 0.02},
+                "restore_requests_per_1000": {"GLACIER/Standard": 1.0},
+                "standard_gb_month": 0.03,
+            }
+        )
+    )
+    prices = Prices.load(f)
+    before = estimate("GLACIER", gib10, "Standard", 3)
+    after = estimate("GLACIER", gib10, "Standard", 3, prices)
+    assert after.prices_date == "2027-02-01"
+    assert after.retrieval_usd == pytest.approx(10 * 0.02 + 1.0 / 1000)
+    assert after.temporary_copy_usd == pytest.approx(10 * 0.03 * 3 / 30)
+    assert after.total_usd > before.total_usd
+    # Keys the file does not name keep the built-in prices.
+    assert estimate("GLACIER", gib10, "Expedited", 3, prices).retrieval_usd == pytest.approx(
+        estimate("GLACIER", gib10, "Expedited", 3).retrieval_usd
+    )

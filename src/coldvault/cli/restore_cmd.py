@@ -19,6 +19,7 @@ from coldvault.cli.catalog_cmd import bucket_from
 from coldvault.cli.options import GlobalOptions, OutputFormat, global_options
 from coldvault.clock import Clock, SystemClock
 from coldvault.errors import UsageError
+from coldvault.pricing import Prices
 from coldvault.restore import RestoreOptions, RestoreServices, RestoreWork, Stage, run_restore
 from coldvault.restore.engine import Confirm, Progress
 from coldvault.restore.policy import Estimate, parse_tier
@@ -127,6 +128,9 @@ def restore(
         str, typer.Option("--deadline-hours", metavar="HOURS", help="Give up waiting after this.")
     ] = "72",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    prices: Annotated[
+        str | None, typer.Option("--prices", metavar="FILE", help="JSON file overriding the price table.")
+    ] = None,
 ) -> None:
     """Restore an archive as a new AMI (Glacier restore first when needed); rerunning is safe."""
     opts = global_options(ctx)
@@ -138,6 +142,7 @@ def restore(
         deadline_seconds=_number(deadline_hours, "--deadline-hours", float) * 3600,
     )
     options.validate()
+    price_table = Prices.load(prices)
     opts.aws.check_credentials()
     archive_bucket = bucket_from(opts, bucket, config)
     options = RestoreOptions(**{**options.__dict__, "queue_url": _queue_url(opts, queue_url, config)})
@@ -158,6 +163,7 @@ def restore(
         wait=wait,
         confirm=_confirm(console, yes, opts.quiet),
         progress=_progress(console, opts.quiet),
+        prices=price_table,
     )
     result = summary(work)
     if opts.output is OutputFormat.json:

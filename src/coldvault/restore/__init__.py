@@ -1,5 +1,5 @@
 """Restoring archives as AMIs: :mod:`~coldvault.restore.steps` (the idempotent steps both engines
-use), :mod:`~coldvault.restore.policy` (pure rules: options, names, tags, waits, prices) and
+use), :mod:`~coldvault.restore.policy` (pure rules: options, names, tags, waits, retrieval estimates) and
 :mod:`~coldvault.restore.engine` (the CLI engine)."""
 
 from coldvault.restore.engine import publish, run_restore

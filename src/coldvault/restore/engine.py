@@ -11,6 +11,7 @@ from coldvault import keys
 from coldvault.aws.s3 import S3
 from coldvault.aws.sqs import Sqs
 from coldvault.errors import ColdvaultError, UsageError
+from coldvault.pricing import Prices
 from coldvault.restore.policy import Estimate, RestoreOptions, Stage, estimate
 from coldvault.restore.steps import (
     RestoreServices,
@@ -31,8 +32,8 @@ Confirm = Callable[[RestoreWork, Estimate], None]  # raises to refuse
 Progress = Callable[[RestoreWork], None]
 
 
-def estimate_for(work: RestoreWork) -> Estimate:
-    return estimate(work.storage_class, work.size_bytes, work.tier, work.days)
+def estimate_for(work: RestoreWork, prices: Prices | None = None) -> Estimate:
+    return estimate(work.storage_class, work.size_bytes, work.tier, work.days, prices)
 
 
 def publish(svc: RestoreServices, work: RestoreWork, *, queue_url: str | None) -> RestoreWork:
@@ -76,15 +77,16 @@ def run_restore(
     confirm: Confirm,
     progress: Progress | None = None,
     run_id: str | None = None,
+    prices: Prices | None = None,
 ) -> RestoreWork:
     """Restore the archive ``ref`` names; with ``wait``, until the AMI is available.
 
     Usage problems raise before anything changed. A failure later is published (status message,
-    report) and raised.
+    report) and raised. ``prices`` (default: the built-in table) price the confirmation's estimate.
     """
     work = prepare(svc, options, ref, bucket=bucket, run_id=run_id)
     if not work.adopted:
-        confirm(work, estimate_for(work))
+        confirm(work, estimate_for(work, prices))
     show = progress or (lambda _w: None)
     try:
         work = thaw(svc, work)

@@ -1,5 +1,6 @@
 """Restore policy, pure: options and their checks, names and tags of restored AMIs, expected waits,
-polling intervals, and the retrieval cost estimate shown before a restore.
+polling intervals, and the retrieval cost estimate shown before a restore (its prices are in
+:class:`coldvault.pricing.Prices`, the one price table).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from coldvault.catalog import CatalogEntry
 from coldvault.errors import UsageError
+from coldvault.pricing import DAYS_PER_MONTH, Prices, retrieval_key
 
 TIERS = ("Expedited", "Standard", "Bulk")
 MAX_DAYS = 365
@@ -132,26 +134,6 @@ def next_image_poll(polls: int) -> float:
     return float(min(120.0, 2.0 * 1.5**polls))
 
 
-# Retrieval prices, us-east-1 (aws-facts.md); per GB retrieved and per 1,000 restore requests.
-PRICES_DATE = "2026-11-01"
-RETRIEVAL_PER_GB = {
-    ("GLACIER_IR", ""): 0.03,
-    ("GLACIER", "Expedited"): 0.03,
-    ("GLACIER", "Standard"): 0.01,
-    ("GLACIER", "Bulk"): 0.0,
-    ("DEEP_ARCHIVE", "Standard"): 0.02,
-    ("DEEP_ARCHIVE", "Bulk"): 0.0025,
-}
-REQUESTS_PER_1000 = {
-    ("GLACIER", "Expedited"): 10.0,
-    ("GLACIER", "Standard"): 0.05,
-    ("GLACIER", "Bulk"): 0.025,
-    ("DEEP_ARCHIVE", "Standard"): 0.10,
-    ("DEEP_ARCHIVE", "Bulk"): 0.025,
-}
-STANDARD_GB_MONTH = 0.023  # the temporary restored copy is billed as S3 Standard
-
-
 @dataclass(frozen=True)
 class Estimate:
     storage_class: str
@@ -161,7 +143,7 @@ class Estimate:
     expected_wait: str
     retrieval_usd: float
     temporary_copy_usd: float
-    prices_date: str = PRICES_DATE
+    prices_date: str
 
     @property
     def total_usd(self) -> float:
@@ -171,12 +153,19 @@ class Estimate:
         return {**self.__dict__, "total_usd": round(self.total_usd, 4)}
 
 
-def estimate(storage_class: str, size_bytes: int, tier: str, days: int) -> Estimate:
-    """What reading the archive back costs (retrieval + the temporary copy for ``days``)."""
+def estimate(
+    storage_class: str, size_bytes: int, tier: str, days: int, prices: Prices | None = None
+) -> Estimate:
+    """What reading the archive back costs (retrieval + the temporary copy for ``days``), at
+    ``prices`` (the built-in table of :mod:`coldvault.pricing` by default)."""
+    table = prices or Prices()
     gb = size_bytes / GIB
-    key = (storage_class, tier if storage_class != "GLACIER_IR" else "")
-    retrieval = gb * RETRIEVAL_PER_GB.get(key, 0.0) + REQUESTS_PER_1000.get(key, 0.0) / 1000
-    temporary = gb * STANDARD_GB_MONTH * days / 30 if storage_class in ("GLACIER", "DEEP_ARCHIVE") else 0.0
+    key = retrieval_key(storage_class, tier)
+    retrieval = (
+        gb * table.retrieval_per_gb.get(key, 0.0) + table.restore_requests_per_1000.get(key, 0.0) / 1000
+    )
+    glacier = storage_class in ("GLACIER", "DEEP_ARCHIVE")
+    temporary = gb * table.standard_gb_month * days / DAYS_PER_MONTH if glacier else 0.0
     return Estimate(
         storage_class=storage_class,
         size_bytes=size_bytes,
@@ -185,4 +174,5 @@ def estimate(storage_class: str, size_bytes: int, tier: str, days: int) -> Estim
         expected_wait=expected_wait(storage_class, tier),
         retrieval_usd=retrieval,
         temporary_copy_usd=temporary,
+        prices_date=table.date,
     )
