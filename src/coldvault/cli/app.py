@@ -62,24 +62,18 @@ def root(
 
 
 def _register_commands() -> None:
-    """Each command module adds itself; a module that is not there yet is simply absent."""
-    import importlib
+    """Each command module adds its commands (imported here, after ``app`` exists)."""
+    from coldvault.cli import (
+        archive_cmd,
+        catalog_cmd,
+        cloud_cmd,
+        demo_cmd,
+        report_cmd,
+        restore_cmd,
+        sandbox_cmd,
+    )
 
-    for name in (
-        "sandbox_cmd",
-        "demo_cmd",
-        "archive_cmd",
-        "catalog_cmd",
-        "restore_cmd",
-        "cloud_cmd",
-        "report_cmd",
-    ):
-        try:
-            module = importlib.import_module(f"coldvault.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"coldvault.cli.{name}":
-                continue
-            raise
+    for module in (sandbox_cmd, demo_cmd, archive_cmd, catalog_cmd, restore_cmd, cloud_cmd, report_cmd):
         module.register(app)
 
 

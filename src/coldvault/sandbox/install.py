@@ -19,25 +19,32 @@ _done: list[bool] = []  # one element once installed
 
 
 def install() -> None:
-    """Idempotent: Backup recovery points and jobs, EC2 store/restore tasks, the in-process Lambda
-    runner (when present), the reset hook, and moto's configuration for the sandbox."""
+    """Idempotent: Backup recovery points, jobs and legal holds, EC2 store/restore tasks and CopyImage,
+    Glacier restores, the in-process Lambda runner, executing stack state machines, the reset hook,
+    and moto's configuration for the sandbox."""
     with _lock:
         if _done:
             return
-        from coldvault.sandbox import backup_responses, state
+        from coldvault.sandbox import (
+            backup_responses,
+            cfn_buckets,
+            ec2_copy,
+            ec2_responses,
+            lambda_runner,
+            s3_restore,
+            state,
+            stepfunctions,
+        )
 
-        backup_responses.install()
-        _install_optional("coldvault.sandbox.ec2_responses")
-        # CopyImage with the source's devices, encryption, tags and ClientToken.
-        _install_optional("coldvault.sandbox.ec2_copy")
-        # RestoreObject on virtual time: in progress, RestoreAlreadyInProgress, expiry.
-        _install_optional("coldvault.sandbox.s3_restore")
-        _install_optional("coldvault.sandbox.stepfunctions")
+        backup_responses.install()  # recovery points, backup jobs, legal holds
+        ec2_responses.install()  # store and restore image tasks
+        ec2_copy.install()  # CopyImage with the source's devices, encryption, tags and ClientToken
+        s3_restore.install()  # RestoreObject on virtual time: in progress, RestoreAlreadyInProgress, expiry
         # The in-process Lambda runner: moto's LambdaSimpleBackend.invoke only echoes.
-        _install_optional("coldvault.sandbox.lambda_runner")
-        _install_optional("coldvault.sandbox.cfn_buckets")  # stacks' buckets keep Block Public Access
+        lambda_runner.install()
+        cfn_buckets.install()  # stacks' buckets keep Block Public Access
         # Stack-created state machines execute; Wait/Retry follow sandbox time.
-        _install_optional("coldvault.sandbox.stepfunctions")
+        stepfunctions.install()
         state.install_reset_hook()
         configure_moto()
         quiet_moto_cloudformation()
@@ -64,15 +71,3 @@ def configure_moto() -> None:
     from moto.moto_api._internal.models import moto_api_backend
 
     moto_api_backend.set_config(SANDBOX_MOTO_CONFIG)
-
-
-def _install_optional(module_name: str) -> None:
-    import importlib
-
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return  # that addition is not part of this checkout yet
-        raise
-    module.install()
