@@ -122,14 +122,14 @@ def parse_days(value: str | int | float) -> float:
     return days
 
 
-def parse_date(value: str) -> datetime:
-    """An ISO 8601 date or date-time; UTC when it has no offset."""
+def parse_date(value: str, flag: str = "--created-before") -> datetime:
+    """An ISO 8601 date or date-time given to ``flag``; UTC when it has no offset."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ConfigurationError(
-            f"--created-before must be an ISO 8601 date, not {value!r}",
-            hint="for example --created-before 2026-01-31 or 2026-01-31T12:00:00+02:00",
+            f"{flag} must be an ISO 8601 date, not {value!r}",
+            hint=f"for example {flag} 2026-01-31 or 2026-01-31T12:00:00+02:00",
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import csv
 import enum
 import io
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -16,6 +16,7 @@ from rich.table import Table
 from coldvault.aws.ssm import Ssm
 from coldvault.catalog import Catalog, Listed, ListFilter
 from coldvault.cli.options import GlobalOptions, global_options
+from coldvault.config import parse_date
 from coldvault.errors import UsageError
 
 _STORAGE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
@@ -40,15 +41,7 @@ def bucket_from(opts: GlobalOptions, bucket: str | None, config: str | None) -> 
 
 
 def parse_day(value: str | None, flag: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"{flag} must be an ISO 8601 date, not {value!r}", hint=f"e.g. {flag} 2026-01-31"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None if value is None else parse_date(value, flag)
 
 
 def parse_format(value: str) -> ListFormat:
