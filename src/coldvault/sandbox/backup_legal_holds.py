@@ -286,21 +286,17 @@ def _refuse_held(original: Any) -> Any:
     return delete_recovery_point
 
 
-def install() -> None:
-    """Add the routes and operations to moto's Backup service (idempotent)."""
-    from moto.backup import urls
-    from moto.backup.responses import BackupResponse
+# The operations added to moto's BackupResponse (registered with the routes by backup_responses).
+HANDLERS = {
+    "create_legal_hold": http_create_legal_hold,
+    "get_legal_hold": http_get_legal_hold,
+    "list_legal_holds": http_list_legal_holds,
+    "cancel_legal_hold": http_cancel_legal_hold,
+    "list_recovery_points_by_legal_hold": http_list_recovery_points_by_legal_hold,
+}
 
-    for pattern in URL_PATHS:
-        urls.url_paths.setdefault(pattern, BackupResponse.dispatch)
-    handlers = {
-        "create_legal_hold": http_create_legal_hold,
-        "get_legal_hold": http_get_legal_hold,
-        "list_legal_holds": http_list_legal_holds,
-        "cancel_legal_hold": http_cancel_legal_hold,
-        "list_recovery_points_by_legal_hold": http_list_recovery_points_by_legal_hold,
-    }
-    for name, handler in handlers.items():
-        setattr(BackupResponse, name, handler)
+
+def install() -> None:
+    """Refuse DeleteRecoveryPoint for a held point (idempotent)."""
     if not getattr(models.delete_recovery_point, "_coldvault_legal_holds", False):
         models.delete_recovery_point = _refuse_held(models.delete_recovery_point)

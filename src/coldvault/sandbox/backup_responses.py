@@ -189,8 +189,6 @@ def install() -> None:
     from moto.backup.models import BackupBackend
 
     BackupBackend.delete_backup_vault = models.delete_backup_vault
-    for pattern in URL_PATHS:
-        urls.url_paths.setdefault(pattern, BackupResponse.dispatch)
     handlers = {
         "start_backup_job": start_backup_job,
         "describe_backup_job": describe_backup_job,
@@ -199,8 +197,14 @@ def install() -> None:
         "describe_recovery_point": describe_recovery_point,
         "delete_recovery_point": delete_recovery_point,
     }
-    for name, handler in handlers.items():
-        setattr(BackupResponse, name, handler)
+    for patterns, operations in (
+        (URL_PATHS, handlers),
+        (backup_legal_holds.URL_PATHS, backup_legal_holds.HANDLERS),
+    ):
+        for pattern in patterns:
+            urls.url_paths.setdefault(pattern, BackupResponse.dispatch)
+        for name, handler in operations.items():
+            setattr(BackupResponse, name, handler)
     if not getattr(BackupResponse.list_tags, "_coldvault", False):
         BackupResponse.list_tags = make_list_tags(BackupResponse.list_tags)
     backup_legal_holds.install()  # legal holds, and DeleteRecoveryPoint refused for a held point
