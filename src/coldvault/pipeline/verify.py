@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 
 from coldvault import keys, manifest
 from coldvault.aws.s3 import ObjectInfo
@@ -13,16 +14,20 @@ from coldvault.pipeline.common import is_ours, timed
 from coldvault.pipeline.services import Services
 
 
-def crc64nvme_base64(chunks: object) -> str:
-    """The full-object CRC64NVME of a stream of byte chunks, base64 as S3 reports it."""
+def crc64nvme_base64(chunks: Iterable[bytes]) -> str:
+    """The full-object CRC64NVME of a stream of byte chunks, base64 as S3 reports it.
+
+    awscrt is imported here, not at module level: the Lambda package carries only coldvault's own
+    code, so only ``--verify-content`` needs it.
+    """
     try:
         from awscrt import checksums  # type: ignore[import-untyped]
-    except ImportError as exc:  # pragma: no cover - awscrt is a dependency
+    except ImportError as exc:
         raise ConfigurationError(
             "--verify-content needs the awscrt package", hint="pip install awscrt"
         ) from exc
     crc = 0
-    for chunk in chunks:  # type: ignore[attr-defined]
+    for chunk in chunks:
         crc = checksums.crc64nvme(chunk, crc)
     return base64.b64encode(crc.to_bytes(8, "big")).decode()
 
