@@ -17,6 +17,7 @@ from coldvault.config import Settings
 from coldvault.errors import StoreQuotaExceeded
 from coldvault.pipeline.capacity import in_progress_store_bytes
 from coldvault.sandbox.admin import SandboxAdmin
+from tests.integration.test_archive_support import make_bucket
 
 pytestmark = [pytest.mark.cloud, pytest.mark.integration]
 
@@ -24,9 +25,6 @@ CONFIG = "/coldvault/capacity"
 VAULT = "capacity-vault"
 BUCKET = "capacity-archive"
 STORE_RATE = 1e8  # sandbox bytes per second of virtual time: an 8 GiB AMI stores in ~86 s
-PAB = dict.fromkeys(
-    ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
-)
 
 
 @pytest.fixture
@@ -34,15 +32,7 @@ def function_env(aws_env: dict[str, str], admin: SandboxAdmin) -> Iterator[dict[
     """Two candidate points, a 1 GB MaxInProgressGB in SSM, and the handlers' environment."""
     admin.update_settings(store_bytes_per_second=STORE_RATE)
     admin.seed(vault_name=VAULT, instances=1, daily_days=0, monthly_months=2, seed=5, ebs_point=False)
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration=PAB)
-    s3.put_bucket_encryption(
-        Bucket=BUCKET,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-        },
-    )
+    make_bucket(BUCKET)
     ssm = boto3.client("ssm")
     params = (("vault", VAULT), ("bucket", BUCKET), ("older-than-days", "20"), ("max-in-progress-gb", "1"))
     for key, value in params:

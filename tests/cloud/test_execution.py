@@ -15,6 +15,7 @@ import pytest
 
 from coldvault.cli.app import main
 from coldvault.sandbox.admin import SandboxAdmin
+from tests.integration.test_archive_support import make_bucket
 
 pytestmark = [pytest.mark.cloud, pytest.mark.integration, pytest.mark.slow]
 
@@ -109,20 +110,8 @@ def test_deployed_state_machine_matches_the_cli(
         admin.add_fault("StoreTask", "fail", resources=[ami], reason="injected: snapshot unreadable")
 
     # -- the CLI engine
-    s3, sqs, sns = boto3.client("s3"), boto3.client("sqs"), boto3.client("sns")
-    s3.create_bucket(Bucket="cli-archive")
-    s3.put_public_access_block(
-        Bucket="cli-archive",
-        PublicAccessBlockConfiguration=dict.fromkeys(
-            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
-        ),
-    )
-    s3.put_bucket_encryption(
-        Bucket="cli-archive",
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-        },
-    )
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    make_bucket("cli-archive")
     cli_queue = sqs.create_queue(QueueName="cli-status")["QueueUrl"]
     cli_args = [
         "archive",

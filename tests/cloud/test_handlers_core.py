@@ -16,29 +16,17 @@ from coldvault.cloud.runtime import CONFIG_PATH_ENV, function_environment
 from coldvault.errors import PreflightError
 from coldvault.sandbox.admin import SandboxAdmin
 from tests.cloud.conftest import walk_states
+from tests.integration.test_archive_support import make_bucket
 
 pytestmark = [pytest.mark.cloud, pytest.mark.integration]
 
 CONFIG = "/coldvault/handlers"
 VAULT = "handler-vault"
 BUCKET = "handler-archive"
-PAB = dict.fromkeys(
-    ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
-)
 
 
 def _bucket(*, private: bool = True, encrypted: bool = True) -> None:
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    if private:
-        s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration=PAB)
-    if encrypted:
-        s3.put_bucket_encryption(
-            Bucket=BUCKET,
-            ServerSideEncryptionConfiguration={
-                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            },
-        )
+    make_bucket(BUCKET, private=private, encrypted=encrypted)
 
 
 @pytest.fixture

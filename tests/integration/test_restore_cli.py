@@ -13,6 +13,7 @@ import pytest
 from coldvault.pricing import Prices
 from coldvault.restore.policy import estimate
 from coldvault.sandbox.admin import SandboxAdmin
+from tests.integration.test_archive_support import make_bucket as secure_bucket
 from tests.integration.test_restore_support import REGION, archive_point, make_bucket, run_cli, seeded_point
 
 pytestmark = pytest.mark.integration
@@ -219,20 +220,7 @@ def test_cli_round_trip_archive_list_restore(
 ) -> None:
     """The commands a user types: archive a seeded point to GLACIER, list it, restore it and wait."""
     admin.update_settings(store_bytes_per_second=1e13)  # the archive CLI waits on the real clock too
-    s3 = boto3.client("s3", region_name=REGION)
-    make_bucket(BUCKET)
-    s3.put_public_access_block(
-        Bucket=BUCKET,
-        PublicAccessBlockConfiguration=dict.fromkeys(
-            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
-        ),
-    )
-    s3.put_bucket_encryption(
-        Bucket=BUCKET,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-        },
-    )
+    secure_bucket(BUCKET, region=REGION)
     point = seeded_point(
         admin, tags=TAGS, volumes=[("/dev/xvda", 8, False), ("/dev/sdf", 20, False)], age_days=60
     )

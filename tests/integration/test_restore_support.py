@@ -26,6 +26,7 @@ from coldvault.pipeline import (
     verify_archive,
 )
 from coldvault.sandbox.admin import SandboxAdmin
+from tests.integration import test_archive_support as archive_support
 from tests.support.fleet import run_instance
 
 VAULT = "restore-vault"
@@ -64,11 +65,8 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 
 def make_bucket(name: str, region: str = REGION) -> None:
-    s3 = boto3.client("s3", region_name=region)
-    if region == "us-east-1":
-        s3.create_bucket(Bucket=name)
-    else:
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    """A plain bucket (restore needs no preflight); archive tests make theirs private and encrypted."""
+    archive_support.make_bucket(name, encrypted=False, private=False, region=region)
 
 
 def seeded_point(
