@@ -5,7 +5,9 @@ Step Functions state machine matches them in ``Retry``/``Catch`` ``ErrorEquals``
 raises is seen with ``errorType`` = the class name), so renaming one is a breaking change.
 
 ``exit_code`` is what the CLI exits with when the error reaches it: 2 for bad usage or
-configuration (raised before anything changed), 1 for failures at run time.
+configuration (raised before anything changed), 3 when AWS could not be reached or would not
+authenticate the caller (no, invalid or expired credentials; no route to the endpoint), 1 for
+failures at run time.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ class PreflightError(UsageError):
 
 
 class CredentialsError(UsageError):
-    """No AWS credentials could be found."""
+    """No AWS credentials could be found, or AWS rejected them (invalid or expired)."""
+
+    exit_code = 3
 
 
 class AwsError(ColdvaultError):
@@ -51,6 +55,12 @@ class AwsError(ColdvaultError):
         super().__init__(message, hint=hint)
         self.code = code
         self.operation = operation
+
+
+class AwsUnreachable(AwsError):
+    """No answer from the AWS endpoint (connection refused or reset, DNS, timeout)."""
+
+    exit_code = 3
 
 
 class AccessDenied(AwsError):

@@ -227,7 +227,7 @@ def test_prefixes_order_and_listing_reads_only_the_newest(
         (["report", "--bucket", BUCKET, "--list", "x"], "--list must be a whole number"),
         (["report", "--bucket", BUCKET, "--list", "3", "--latest"], "--list lists reports"),
         (["report", "--bucket", BUCKET, "--kind", "backup"], "invalid report kind 'backup'"),
-        (["report", "--bucket", BUCKET, "--output", "yaml"], "invalid output format 'yaml'"),
+        (["report", "--bucket", BUCKET, "--output", "xml"], "Invalid value for '--output'"),
         (["report", "--bucket", BUCKET, "abc"], "no report for run 'abc'"),
     ],
 )

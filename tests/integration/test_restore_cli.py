@@ -210,7 +210,7 @@ def test_prices_file_overrides_the_restore_estimate(
         capsys, "restore", ami_id, "--bucket", BUCKET, "--yes", "--prices", str(prices_file)
     )
     assert code == 0, err
-    shown = " ".join(out.split())
+    shown = " ".join(err.split())  # the preview goes to stderr with the prompt; the result to stdout
     assert f"${expected:.4f}" in shown
     assert "2027-02-01" in shown
 

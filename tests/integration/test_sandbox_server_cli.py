@@ -70,14 +70,14 @@ def test_sandbox_command_prints_the_environment_and_stops_on_interrupt() -> None
         with urllib.request.urlopen(f"{endpoint}/_coldvault/settings") as answer:
             assert json.loads(answer.read())["store_bytes_per_second"] == 5e9
         process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=30)
+        out, err = process.communicate(timeout=30)
     finally:
         timer.cancel()
     text = "".join(lines) + out
     assert process.returncode == 0
     assert "export AWS_ACCESS_KEY_ID=testing" in text
     assert "seeded 2 instances" in text
-    assert "sandbox stopped" in text
+    assert "sandbox stopped" in err  # a message, not data: stderr
 
 
 def test_demo_runs_its_steps_and_leaves_nothing_running(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ import botocore.exceptions
 from coldvault.errors import (
     AccessDenied,
     AwsError,
+    AwsUnreachable,
     ColdvaultError,
     CredentialsError,
     NotFound,
@@ -36,6 +37,19 @@ THROTTLE_CODES = frozenset(
 )
 ACCESS_DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure", "Forbidden", "403"}
+)
+# AWS did not authenticate the caller (as opposed to AccessDenied: authenticated, not permitted).
+CREDENTIAL_CODES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "InvalidToken",
+    }
 )
 NOT_FOUND_CODES = frozenset(
     {
@@ -76,9 +90,19 @@ def translate(exc: Exception, operation: str) -> ColdvaultError:
             "no AWS credentials found",
             hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run 'aws configure'",
         )
+    if isinstance(exc, botocore.exceptions.TokenRetrievalError | botocore.exceptions.SSOError):
+        return CredentialsError(f"{operation}: {exc}", hint="log in again, e.g. 'aws sso login'")
+    if isinstance(exc, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError):
+        return AwsUnreachable(
+            f"{operation}: {exc}",
+            operation=operation,
+            hint="check the network, --region and --endpoint-url / AWS_ENDPOINT_URL",
+        )
     if isinstance(exc, botocore.exceptions.ClientError):
         code = error_code(exc)
         message = f"{operation}: {code}: {error_message(exc)}"
+        if code in CREDENTIAL_CODES:
+            return CredentialsError(message, hint="the credentials are invalid or expired: renew them")
         if code in THROTTLE_CODES:
             return Throttled(
                 message, code=code, operation=operation, hint="retry later or lower --concurrency"
@@ -93,6 +117,14 @@ def translate(exc: Exception, operation: str) -> ColdvaultError:
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         return AwsError(f"{operation}: {exc}", operation=operation)
     return AwsError(f"{operation}: {type(exc).__name__}: {exc}", operation=operation)
+
+
+def named(exc: BaseException) -> ColdvaultError | None:
+    """The coldvault error for a botocore exception that escaped the adapters (None: not botocore's)."""
+    if isinstance(exc, botocore.exceptions.ClientError | botocore.exceptions.BotoCoreError):
+        operation = exc.operation_name if isinstance(exc, botocore.exceptions.ClientError) else "AWS call"
+        return translate(exc, operation)
+    return None
 
 
 @contextmanager

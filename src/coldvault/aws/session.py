@@ -3,12 +3,21 @@
 Explicit arguments win over the standard ``AWS_*`` environment (``AWS_PROFILE``,
 ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``), which
 wins over the shared config files. Clients are created on demand, never at import time.
+
+Retries: the user's own ``AWS_MAX_ATTEMPTS`` / ``AWS_RETRY_MODE`` or the profile's ``max_attempts`` /
+``retry_mode`` (``legacy``, ``standard`` or ``adaptive``) are left to botocore; coldvault's retry
+settings (:data:`DEFAULT_RETRIES`) apply only when the user set neither.
+
+Logs: every AWS call is logged at INFO on ``coldvault.aws`` (``--verbose``); :func:`enable_wire_log`
+turns on botocore's own DEBUG log of requests and responses (``--debug``).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.config
@@ -16,11 +25,80 @@ import botocore.exceptions
 
 from coldvault.errors import ConfigurationError, CredentialsError
 
+if TYPE_CHECKING:
+    from botocore.config import _RetryDict  # the stubs' type of Config(retries=…)
+
 # Standard retries with a few more attempts than the default: throttling is common at fleet scale.
-DEFAULT_BOTO_CONFIG = botocore.config.Config(
-    retries={"max_attempts": 8, "mode": "standard"},
-    user_agent_extra="coldvault",
-)
+# Used only when the user configured no retries of their own (environment or profile).
+DEFAULT_RETRIES: _RetryDict = {"max_attempts": 8, "mode": "standard"}
+DEFAULT_BOTO_CONFIG = botocore.config.Config(user_agent_extra="coldvault")
+RETRY_MODES = ("legacy", "standard", "adaptive")
+
+_calls = logging.getLogger("coldvault.aws")
+
+
+def enable_wire_log(stream: Any) -> logging.Handler:
+    """botocore's DEBUG log (each request and response) on ``stream``, as ``boto3.set_stream_logger``
+    does; the handler is returned so the caller can remove it again."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s [%(levelname)s] %(message)s"))
+    logger = logging.getLogger("botocore")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    return handler
+
+
+def disable_wire_log(handler: logging.Handler) -> None:
+    logger = logging.getLogger("botocore")
+    logger.removeHandler(handler)
+    if not logger.handlers:
+        logger.setLevel(logging.NOTSET)
+
+
+# The parameters that say what a call is about, shown in its log line.
+_SUBJECTS = ("BackupVaultName", "RecoveryPointArn", "Bucket", "Key", "ImageId", "ImageIds", "StackName")
+
+
+def _note_subject(params: Any = None, context: Any = None, **_: Any) -> None:
+    """``provide-client-params`` hook: keep what the call is about for its log line."""
+    if isinstance(params, dict) and isinstance(context, dict) and _calls.isEnabledFor(logging.INFO):
+        shown = [f"{k}={params[k]}" for k in _SUBJECTS if params.get(k)]
+        context["coldvault_subject"] = " ".join(shown)
+
+
+def _log_call(
+    http_response: Any = None,
+    parsed: Any = None,
+    model: Any = None,
+    context: Any = None,
+    event_name: str = "",
+    **_: Any,
+) -> None:
+    """``after-call`` hook: one INFO line per AWS call (service, operation, what on, HTTP status, retries)."""
+    if not _calls.isEnabledFor(logging.INFO):
+        return
+    subject = context.get("coldvault_subject", "") if isinstance(context, dict) else ""
+    service = event_name.split(".")[1] if event_name.count(".") >= 2 else "aws"
+    meta = parsed.get("ResponseMetadata", {}) if isinstance(parsed, dict) else {}
+    status = getattr(http_response, "status_code", meta.get("HTTPStatusCode", "?"))
+    error = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+    retries = meta.get("RetryAttempts", 0)
+    _calls.info(
+        "%s %s%s -> %s%s%s",
+        service,
+        getattr(model, "name", "?"),
+        f" {subject}" if subject else "",
+        status,
+        f" {error}" if error else "",
+        f" after {retries} retries" if retries else "",
+    )
+
+
+def _log_call_error(exception: Exception | None = None, event_name: str = "", **_: Any) -> None:
+    """``after-call-error`` hook: a call that got no HTTP answer (connection refused, timeout)."""
+    parts = event_name.split(".")
+    service, operation = (parts[1], parts[2]) if len(parts) >= 3 else ("aws", "?")
+    _calls.info("%s %s -> %s: %s", service, operation, type(exception).__name__, exception)
 
 
 @dataclass
@@ -55,13 +133,40 @@ class AwsSession:
             )
         return name
 
+    def config_value(self, name: str) -> str | None:
+        """A setting of the selected profile in the shared config file (``output``, ``retry_mode``…)."""
+        value = self.session._session.get_scoped_config().get(name)
+        return None if value is None else str(value)
+
+    def retry_config(self) -> botocore.config.Config:
+        """The user's retry settings when they set any, else coldvault's (:data:`DEFAULT_RETRIES`)."""
+        mode = os.environ.get("AWS_RETRY_MODE") or self.config_value("retry_mode")
+        attempts = os.environ.get("AWS_MAX_ATTEMPTS") or self.config_value("max_attempts")
+        if mode is not None and mode not in RETRY_MODES:
+            raise ConfigurationError(
+                f"unknown retry mode {mode!r}",
+                hint=f"set AWS_RETRY_MODE / retry_mode to {'|'.join(RETRY_MODES)}",
+            )
+        if attempts is not None and (not attempts.isdigit() or int(attempts) < 1):
+            raise ConfigurationError(
+                f"max attempts must be a whole number of at least 1, not {attempts!r}",
+                hint="fix AWS_MAX_ATTEMPTS / max_attempts",
+            )
+        if mode is None and attempts is None:
+            return self.boto_config.merge(botocore.config.Config(retries=DEFAULT_RETRIES))
+        return self.boto_config  # botocore reads the environment and the profile itself
+
     def client(self, service: str) -> Any:
         """A client for ``service`` (cached). Typed wrappers live in the per-service modules."""
         if service not in self._clients:
-            kwargs: dict[str, Any] = {"region_name": self.region_name, "config": self.boto_config}
+            kwargs: dict[str, Any] = {"region_name": self.region_name, "config": self.retry_config()}
             if self.endpoint_url:
                 kwargs["endpoint_url"] = self.endpoint_url
-            self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+            client = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+            client.meta.events.register("provide-client-params.*.*", _note_subject)
+            client.meta.events.register("after-call.*.*", _log_call)
+            client.meta.events.register("after-call-error.*.*", _log_call_error)
+            self._clients[service] = client
         return self._clients[service]
 
     def check_credentials(self) -> None:

@@ -11,7 +11,6 @@ only when that exact variable is set; the crash tests use it to prove a rerun co
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -29,7 +28,7 @@ from coldvault.aws.session import AwsSession
 from coldvault.aws.ssm import Ssm
 from coldvault.aws.sts import Sts
 from coldvault.cli import render
-from coldvault.cli.options import GlobalOptions, OutputFormat, global_options
+from coldvault.cli.options import GlobalOptions, example, global_options, with_global_options
 from coldvault.config import (
     GB,
     MIB,
@@ -233,8 +232,6 @@ def execute(
     if mode == "live":
         with render.LiveProgress(console, len(works)) as live:
             Runner(svc, settings, emit=live).run(works)
-    elif mode == "json":
-        Runner(svc, settings, emit=render.JsonLines()).run(works)
     else:
         Runner(svc, settings).run(works)
     report = write_report(svc, settings, settings.run_id, started)
@@ -311,12 +308,6 @@ QuotaWaitOpt = Annotated[
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
-def _console(opts: GlobalOptions) -> Console:
-    return Console(
-        stderr=opts.output is OutputFormat.json, quiet=opts.quiet and opts.output is not OutputFormat.json
-    )
-
-
 def _prepare(
     ctx: typer.Context, flags: Flags, *, changing: bool
 ) -> tuple[GlobalOptions, Services, Settings, Plan, pricing.Estimate]:
@@ -344,10 +335,11 @@ def plan_cmd(
         vault, bucket, older_than, created_before, storage_class, include_undeletable, config, prices
     )
     opts, _, _, plan, estimate = _prepare(ctx, flags, changing=False)
-    if opts.output is OutputFormat.json:
-        print(json.dumps(render.plan_json(plan, estimate), indent=1))
-    else:
-        render.render_plan(Console(quiet=opts.quiet), plan, estimate)
+    opts.emit(
+        render.plan_json(plan, estimate),
+        table=lambda console: render.render_plan(console, plan, estimate),
+        summary=render.plan_line(plan),
+    )
 
 
 def archive_cmd(
@@ -378,35 +370,41 @@ def archive_cmd(
         poll_min_seconds, store_deadline_hours, quota_wait_hours,
     )  # fmt: skip
     opts, svc, settings, plan, estimate = _prepare(ctx, flags, changing=True)
-    console = _console(opts)
-    as_json = opts.output is OutputFormat.json
-    if not as_json:
-        render.render_plan(console, plan, estimate)
+    err = opts.err()  # the plan, the prompt and the progress on stderr; the result on stdout
+    render.render_plan(err, plan, estimate)
     if plan.candidates and not yes:
         if not sys.stdin.isatty():
             raise UsageError("archive asks for confirmation", hint="pass --yes to run without a terminal")
-        typer.confirm(f"Archive {len(plan.candidates)} recovery point(s)?", abort=True)
-    mode = "json" if as_json else ("quiet" if opts.quiet else "live")
-    report = execute(svc, settings, plan, estimate, console, mode)
+        typer.confirm(f"Archive {len(plan.candidates)} recovery point(s)?", abort=True, err=True)
+    report = execute(svc, settings, plan, estimate, err, "quiet" if opts.quiet else "live")
     if report is None:
-        if as_json:
-            print(json.dumps({"event": "summary", "nothing_to_do": True, "exit_code": 0}))
-        else:
-            console.print("Nothing to do: every selected recovery point is archived.")
-        raise typer.Exit(0)
-    if as_json:
-        print(json.dumps({"event": "summary", **report.to_json(), "report_keys": report.keys}, default=str))
-    elif opts.quiet:
-        t = report.totals()
-        print(
-            f"run {report.run_id}: archived {t['archived']}, retained {t['retained']}, failed {t['failed']}, "
-            f"leased {t['leased']}; report s3://{settings.bucket}/{report.keys['json']}"
+        nothing = "Nothing to do: every selected recovery point is archived."
+        opts.emit(
+            {"run_id": settings.run_id, "nothing_to_do": True, "exit_code": 0, "totals": {}, "items": []},
+            table=lambda console: console.print(nothing),
+            summary=nothing,
         )
-    else:
-        render.render_summary(Console(), report, settings.bucket)
+        raise typer.Exit(0)
+    opts.emit(
+        {**report.to_json(), "report_keys": report.keys},
+        table=lambda console: render.render_summary(console, report, settings.bucket),
+        summary=render.run_line(report, settings.bucket),
+    )
     raise typer.Exit(report.exit_code)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("plan")(plan_cmd)
-    app.command("archive")(archive_cmd)
+    app.command(
+        "plan",
+        epilog=example(
+            "coldvault plan --vault prod-vault --older-than 90 --bucket my-archive",
+            "coldvault plan --config /coldvault/prod --output json --query 'candidates[].ami_id'",
+        ),
+    )(with_global_options(plan_cmd))
+    app.command(
+        "archive",
+        epilog=example(
+            "coldvault archive --vault prod-vault --older-than 90 --bucket my-archive --yes",
+            "coldvault archive --config /coldvault/prod --yes --output json > run.json 2> progress.log",
+        ),
+    )(with_global_options(archive_cmd))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,20 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from coldvault.aws.session import AwsSession
-from coldvault.cli.options import GlobalOptions, OutputFormat, global_options
+from coldvault.cli.options import example, global_options, with_global_options
 from coldvault.clock import SystemClock
 from coldvault.cloud import deploy, packaging
 from coldvault.cloud.parameters import parse_overrides
 
 _err = Console(stderr=True)
-
-
-def _console(opts: GlobalOptions) -> Console:
-    return Console(quiet=opts.quiet or opts.output is OutputFormat.json, highlight=False)
-
-
-def _emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 def package_cmd(
@@ -36,30 +28,37 @@ def package_cmd(
     """Build the Lambda package (deterministic zip) and the packaged CloudFormation template."""
     opts = global_options(ctx)
     result = packaging.write_package(out_dir)
-    if opts.output is OutputFormat.json:
-        _emit_json(
-            {
-                "zip": str(result.zip_path),
-                "template": str(result.template_path),
-                "artifact_key": result.artifact_key,
-                "sha256": result.sha256,
-            }
+    zip_path, template = shlex.quote(str(result.zip_path)), shlex.quote(str(result.template_path))
+    commands = [
+        "ARTIFACT_BUCKET=my-artifacts STACK=coldvault BUCKET=my-archive VAULT=prod-vault  # yours",
+        f'aws s3 cp {zip_path} "s3://$ARTIFACT_BUCKET/{result.artifact_key}"',
+        f'aws cloudformation deploy --template-file {template} --stack-name "$STACK" '
+        '--capabilities CAPABILITY_IAM --s3-bucket "$ARTIFACT_BUCKET" --parameter-overrides '
+        f'ArtifactBucket="$ARTIFACT_BUCKET" ArtifactKey={result.artifact_key} '
+        'ArchivalBucketName="$BUCKET" BackupVaultName="$VAULT"',
+    ]
+    doc = {
+        "zip": str(result.zip_path),
+        "template": str(result.template_path),
+        "artifact_key": result.artifact_key,
+        "sha256": result.sha256,
+        "commands": commands,
+    }
+
+    def table(console: Console) -> None:
+        console.print(f"Lambda package  {result.zip_path}  (sha256 {result.sha256})", markup=False)
+        console.print(f"template        {result.template_path}", markup=False)
+        console.print("\nTo deploy it with the AWS CLI (set the four variables first):")
+        for command in commands:
+            console.print(command, markup=False, soft_wrap=True)  # one line each: copy and paste
+        console.print(
+            '\nor simply: coldvault deploy --stack-name "$STACK" --parameter-overrides '
+            'ArchivalBucketName="$BUCKET" BackupVaultName="$VAULT"',
+            markup=False,
+            soft_wrap=True,
         )
-        return
-    console = _console(opts)
-    console.print(f"Lambda package  {result.zip_path}  (sha256 {result.sha256[:16]}…)")
-    console.print(f"template        {result.template_path}")
-    console.print("\nTo deploy it with the AWS CLI:")
-    console.print(f"  aws s3 cp {result.zip_path} s3://ARTIFACT_BUCKET/{result.artifact_key}")
-    console.print(
-        f"  aws cloudformation deploy --template-file {result.template_path} --stack-name NAME "
-        "--capabilities CAPABILITY_IAM --s3-bucket ARTIFACT_BUCKET \\\n"
-        "    --parameter-overrides ArtifactBucket=ARTIFACT_BUCKET "
-        f"ArtifactKey={result.artifact_key} ArchivalBucketName=BUCKET BackupVaultName=VAULT"
-    )
-    console.print(
-        "or simply: coldvault deploy --stack-name NAME --parameter-overrides ArchivalBucketName=BUCKET …"
-    )
+
+    opts.emit(doc, table=table, summary=str(result.template_path))
 
 
 def deploy_cmd(
@@ -86,7 +85,7 @@ def deploy_cmd(
     aws = opts.aws
     aws.check_credentials()
     plan = deploy.plan_deploy(aws, stack_name, overrides, artifact_bucket)
-    console = _console(opts)
+    console = opts.err()  # the plan, the prompt and the events; the stack's outputs go to stdout
     table = Table(title=f"{plan.action} stack {plan.stack_name}", show_header=True)
     table.add_column("parameter")
     table.add_column("value")
@@ -95,16 +94,21 @@ def deploy_cmd(
     console.print(table)
     console.print(f"Lambda package → s3://{plan.artifact_bucket}/{plan.artifact_key}")
     if not yes:
-        typer.confirm(f"{plan.action.capitalize()} stack {plan.stack_name}?", abort=True)
+        typer.confirm(f"{plan.action.capitalize()} stack {plan.stack_name}?", abort=True, err=True)
     stack = deploy.execute_deploy(aws, plan, SystemClock(), lambda s: console.print(f"  {s}"))
-    if opts.output is OutputFormat.json:
-        _emit_json({"stack": stack.name, "status": stack.status, "outputs": stack.outputs})
-        return
-    outputs = Table(title="outputs", show_header=False)
-    for key, value in sorted(stack.outputs.items()):
-        outputs.add_row(key, value)
-    console.print(outputs)
-    console.print(f"\nNext: coldvault run --stack-name {stack.name} --wait   (the schedule also starts it)")
+
+    def outputs_table(out: Console) -> None:
+        outputs = Table(title="outputs", show_header=False)
+        for key, value in sorted(stack.outputs.items()):
+            outputs.add_row(key, value)
+        out.print(outputs)
+        out.print(f"\nNext: coldvault run --stack-name {stack.name} --wait   (the schedule also starts it)")
+
+    opts.emit(
+        {"stack": stack.name, "status": stack.status, "outputs": stack.outputs},
+        table=outputs_table,
+        summary=f"stack {stack.name} {stack.status}",
+    )
 
 
 def run_cmd(
@@ -123,12 +127,16 @@ def run_cmd(
     aws: AwsSession = opts.aws
     aws.check_credentials()
     handle = deploy.start_run(aws, stack_name)
-    console = _console(opts)
-    console.print(f"run {handle.run_id} started: {handle.execution_arn}")
+    started = f"run {handle.run_id} started: {handle.execution_arn}"
     if not wait:
-        if opts.output is OutputFormat.json:
-            _emit_json({"run_id": handle.run_id, "execution_arn": handle.execution_arn})
+        opts.emit(
+            {"run_id": handle.run_id, "execution_arn": handle.execution_arn},
+            table=lambda out: out.print(started, markup=False),
+            summary=started,
+        )
         return
+    console = opts.err()  # progress; the outcome goes to stdout
+    console.print(started, markup=False)
     last: list[str] = [""]
 
     def show(progress: deploy.RunProgress) -> None:
@@ -140,25 +148,29 @@ def run_cmd(
             last[0] = line
 
     outcome = deploy.follow_run(aws, handle, SystemClock(), show, seconds=timeout)
-    render_outcome(console, outcome, opts)
+    opts.emit(
+        outcome_json(outcome),
+        table=lambda out: render_outcome(out, outcome),
+        summary=f"run {outcome.handle.run_id} {outcome.status.lower()}: "
+        + ", ".join(f"{n} {k}" for k, n in sorted(outcome.counts.items())),
+    )
     if outcome.exit_code:
         raise typer.Exit(outcome.exit_code)
 
 
-def render_outcome(console: Console, outcome: deploy.RunOutcome, opts: GlobalOptions) -> None:
-    if opts.output is OutputFormat.json:
-        _emit_json(
-            {
-                "run_id": outcome.handle.run_id,
-                "status": outcome.status,
-                "executions": outcome.executions,
-                "counts": outcome.counts,
-                "report": outcome.output.get("report"),
-                "error": outcome.error,
-                "exit_code": outcome.exit_code,
-            }
-        )
-        return
+def outcome_json(outcome: deploy.RunOutcome) -> dict[str, Any]:
+    return {
+        "run_id": outcome.handle.run_id,
+        "status": outcome.status,
+        "executions": outcome.executions,
+        "counts": outcome.counts,
+        "report": outcome.output.get("report"),
+        "error": outcome.error,
+        "exit_code": outcome.exit_code,
+    }
+
+
+def render_outcome(console: Console, outcome: deploy.RunOutcome) -> None:
     if outcome.status != "SUCCEEDED":
         _err.print(f"coldvault: error: execution {outcome.status}: {outcome.error}", markup=False)
         return
@@ -212,10 +224,25 @@ def demo_cloud(ctx: Any) -> None:
 
     outcome = deploy.follow_run(aws, handle, SystemClock(), show, seconds=600, poll_seconds=0.5)
     ctx.data["cloud_outcome"] = outcome
-    render_outcome(console, outcome, GlobalOptions())
+    render_outcome(console, outcome)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("package")(package_cmd)
-    app.command("deploy")(deploy_cmd)
-    app.command("run")(run_cmd)
+    app.command(
+        "package",
+        epilog=example("coldvault package --out-dir dist", "coldvault package --output json --query zip"),
+    )(with_global_options(package_cmd))
+    app.command(
+        "deploy",
+        epilog=example(
+            "coldvault deploy --stack-name coldvault --parameter-overrides ArchivalBucketName=my-archive "
+            "BackupVaultName=prod-vault",
+        ),
+    )(with_global_options(deploy_cmd))
+    app.command(
+        "run",
+        epilog=example(
+            "coldvault run --stack-name coldvault --wait",
+            "coldvault run --stack-name coldvault --wait --output json --query counts",
+        ),
+    )(with_global_options(run_cmd))

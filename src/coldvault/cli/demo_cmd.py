@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from coldvault.aws.session import AwsSession
+from coldvault.cli.options import example, global_options, with_global_options
 
 DEMO_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -198,6 +199,7 @@ def run_demo(
 
 
 def demo(
+    ctx: typer.Context,
     instances: Annotated[
         int, typer.Option("--instances", min=1, max=200, help="Instances in the demo fleet.")
     ] = 8,
@@ -205,8 +207,28 @@ def demo(
     rows: Annotated[int, typer.Option("--rows", min=1, help="Recovery points shown in the table.")] = 20,
 ) -> None:
     """Show coldvault end to end on an offline sandbox (nothing touches AWS, nothing stays running)."""
-    run_demo(Console(), instances=instances, seed=seed, rows=rows)
+    opts = global_options(ctx)
+    # The story is the table view; with another format (or --quiet) it goes to stderr.
+    console = opts.err() if opts.machine or opts.quiet else opts.console()
+    started = time.monotonic()
+    done = run_demo(console, instances=instances, seed=seed, rows=rows)
+    seconds = round(time.monotonic() - started, 1)
+    report = done.data.get("archive_report")
+    outcome = done.data.get("cloud_outcome")
+    doc = {
+        "seconds": seconds,
+        "steps": [title for title, _ in STEPS],
+        "vault": done.vault_name,
+        "recovery_points": (done.data.get("seed") or {}).get("recovery_points"),
+        "archive_totals": report.totals() if report is not None else None,
+        "cloud_counts": getattr(outcome, "counts", None),
+        "restored_image_id": done.data.get("restored_image_id"),
+    }
+    opts.emit(doc, table=lambda _: None, summary=f"demo finished in {seconds:.1f}s")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
+    app.command(
+        "demo",
+        epilog=example("coldvault demo", "coldvault demo --instances 4 --output json --query archive_totals"),
+    )(with_global_options(demo))

@@ -1,8 +1,7 @@
-"""Rich output of ``plan`` and ``archive``: tables, live progress, the summary."""
+"""The table views of ``plan`` and ``archive`` (their JSON documents too), live progress, the summary."""
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
@@ -57,11 +56,28 @@ def plan_json(plan: Plan, estimate: Estimate) -> dict[str, Any]:
     }
 
 
+def plan_line(plan: Plan) -> str:
+    """The plan in one line (``--quiet``)."""
+    return (
+        f"{len(plan.candidates)} to archive ({size(plan.candidate_bytes)}), {len(plan.skipped)} skipped, "
+        f"{plan.too_recent} younger than the cut-off left alone."
+    )
+
+
+def run_line(report: Report, bucket: str) -> str:
+    """An archive run in one line (``--quiet``)."""
+    t = report.totals()
+    return (
+        f"run {report.run_id}: archived {t['archived']}, retained {t['retained']}, failed {t['failed']}, "
+        f"leased {t['leased']}; report s3://{bucket}/{report.keys.get('json', '')}"
+    )
+
+
 def render_plan(console: Console, plan: Plan, estimate: Estimate) -> None:
     flagged = {e.ami_id for e in estimate.points if e.costs_more}
     table = Table(title=f"Candidates (created before {plan.cutoff:%Y-%m-%d %H:%M} UTC)")
     for column in ("recovery point / AMI", "instance", "created (UTC)", "size", "note"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for p in plan.candidates:
         notes = []
         if p.ami_id in plan.resuming:
@@ -79,7 +95,7 @@ def render_plan(console: Console, plan: Plan, estimate: Estimate) -> None:
     if plan.skipped:
         skipped = Table(title="Skipped")
         for column in ("recovery point", "reason", "detail"):
-            skipped.add_column(column)
+            skipped.add_column(column, overflow="fold")
         for s in plan.skipped:
             skipped.add_row(
                 s.point.arn.rsplit("/", 1)[-1] if ":image/" in s.point.arn else s.point.arn,
@@ -88,10 +104,7 @@ def render_plan(console: Console, plan: Plan, estimate: Estimate) -> None:
             )
         console.print(skipped)
     e = estimate
-    console.print(
-        f"{len(plan.candidates)} to archive ({size(plan.candidate_bytes)}), {len(plan.skipped)} skipped, "
-        f"{plan.too_recent} younger than the cut-off left alone."
-    )
+    console.print(plan_line(plan))
     console.print(
         f"Estimated monthly cost ({e.prices_date} prices): vault now up to ${e.vault_month_before_max:,.2f}; "
         f"archiving frees ${e.vault_month_freed_min:,.2f}–${e.vault_month_freed_max:,.2f} and costs "
@@ -120,7 +133,7 @@ class LiveProgress:
     def _render(self) -> Group:
         table = Table(show_header=True, box=None)
         for column in ("AMI", "step", "store", "copy"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for event in list(self.lines.values())[-15:]:
             table.add_row(event.ami_id, event.step, f"{event.store_percent}%", f"{event.copy_percent}%")
         return Group(table, self.overall)
@@ -144,21 +157,10 @@ class LiveProgress:
         self.live.__exit__(None, None, None)
 
 
-class JsonLines:
-    """``--output json``: one JSON object per event on stdout."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-
-    def __call__(self, event: Event) -> None:
-        with self.lock:
-            print(json.dumps(event.to_json()), flush=True)
-
-
 def render_summary(console: Console, report: Report, bucket: str) -> None:
     table = Table(title=f"Run {report.run_id}")
     for column in ("AMI", "outcome", "archive key", "class", "bytes", "seconds", "why"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     skipped: dict[str, int] = {}
     for i in report.items:
         if i.get("outcome") == "skipped":

@@ -7,7 +7,6 @@ conflicting arguments); 1 for a runtime error.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
@@ -17,7 +16,7 @@ from rich.table import Table
 from coldvault.aws.s3 import S3
 from coldvault.cli import render
 from coldvault.cli.catalog_cmd import bucket_from
-from coldvault.cli.options import OutputFormat, global_options
+from coldvault.cli.options import OutputFormat, example, global_options, with_global_options
 from coldvault.errors import ColdvaultError, NotFound, UsageError
 from coldvault.report_view import (
     Kind,
@@ -47,22 +46,6 @@ def _count(value: str | None) -> int | None:
     if number < 1:
         raise UsageError(f"--list must be at least 1, not {value!r}", hint="for example --list 10")
     return number
-
-
-def _format(value: str | None, default: OutputFormat) -> OutputFormat:
-    if value is None:
-        return default
-    try:
-        return OutputFormat(value.strip().lower())
-    except ValueError:
-        raise UsageError(f"invalid output format {value!r}", hint="use --output table|json") from None
-
-
-def _console() -> Console:
-    console = Console()
-    if not console.is_terminal:  # piped: tables as wide as their content, keys never elided
-        console.width = 400
-    return console
 
 
 def _exit_note(loaded: LoadedReport) -> str:
@@ -193,13 +176,9 @@ def report(
     ] = None,
     bucket: Annotated[str | None, typer.Option("--bucket", help="The archive bucket.")] = None,
     config: Annotated[str | None, typer.Option("--config", help="SSM path holding the settings.")] = None,
-    output: Annotated[
-        str | None, typer.Option("--output", help="table | json (default: the global --output).")
-    ] = None,
 ) -> None:
     """List the runs' reports, or show one run's report (read-only: exits 0 even for a failed run)."""
     opts = global_options(ctx)
-    fmt = _format(output, opts.output)
     wanted_kind = parse_kind(kind)
     count = _count(list_count)
     if run_id is not None and latest:
@@ -213,10 +192,11 @@ def report(
 
     if run_id is None and not latest:
         rows = list(reader.newest(refs, count or DEFAULT_LIST, wanted_kind))
-        if fmt is OutputFormat.json:
-            typer.echo(json.dumps([listing_row(r) for r in rows], indent=2))
-        else:
-            show_listing(_console(), name, rows, wanted_kind)
+        opts.emit(
+            [listing_row(r) for r in rows],
+            table=lambda console: show_listing(console, name, rows, wanted_kind),
+            summary=f"{len(rows)} reports in s3://{name}/logs/",
+        )
         return
 
     loaded = _pick(reader, refs, run_id, wanted_kind)
@@ -224,18 +204,27 @@ def report(
         raise ColdvaultError(
             f"cannot read {loaded.ref.key}: {loaded.problem}", hint="restore the object first"
         )
-    if fmt is OutputFormat.json:
-        typer.echo(loaded.text, nl=not loaded.text.endswith("\n"))
+    if opts.format is OutputFormat.json and opts.query is None:
+        typer.echo(loaded.text, nl=not loaded.text.endswith("\n"))  # the report as stored, byte for byte
         return
-    if loaded.kind is Kind.archive:
-        show_archive(_console(), loaded, name)
-    elif loaded.kind is Kind.restore:
-        show_restore(_console(), loaded, name)
-    else:
+    view = {Kind.archive: show_archive, Kind.restore: show_restore}.get(loaded.kind) if loaded.kind else None
+    if loaded.doc is None or (view is None and opts.format is OutputFormat.table):
         raise ColdvaultError(
             f"{loaded.ref.key} is not a coldvault report", hint="--output json prints it as stored"
         )
+    opts.emit(
+        loaded.doc,
+        table=(lambda console: view(console, loaded, name)) if view else None,
+        summary=f"{loaded.ref.run_id}: {summary_line(loaded)}. {_exit_note(loaded)}",
+    )
 
 
 def register(app: typer.Typer) -> None:
-    app.command("report")(report)
+    app.command(
+        "report",
+        epilog=example(
+            "coldvault report --bucket my-archive --latest",
+            "coldvault report --bucket my-archive --list 20 --output text",
+            "coldvault report --bucket my-archive 20261201 --query 'items[?outcome==`failed`].ami_id'",
+        ),
+    )(with_global_options(report))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from datetime import datetime
@@ -16,7 +15,7 @@ from rich.table import Table
 from coldvault.aws.ssm import Ssm
 from coldvault.catalog import MANIFEST_PREFIX, Catalog
 from coldvault.cli.catalog_cmd import bucket_from
-from coldvault.cli.options import GlobalOptions, OutputFormat, global_options
+from coldvault.cli.options import GlobalOptions, example, global_options, with_global_options
 from coldvault.clock import Clock, SystemClock
 from coldvault.errors import UsageError
 from coldvault.pricing import Prices
@@ -68,7 +67,7 @@ def _confirm(console: Console, yes: bool, quiet: bool) -> Confirm:
             return
         if not sys.stdin.isatty():
             raise UsageError("confirmation needed but there is no terminal", hint="pass --yes")
-        if not typer.confirm("Restore this archive?"):
+        if not typer.confirm("Restore this archive?", err=True):
             raise click.exceptions.Abort  # the CLI's edge prints "aborted" and exits 1
 
     return confirm
@@ -154,7 +153,7 @@ def restore(
         clock=clock,
         region=opts.aws.region_name,
     )
-    console = Console(stderr=opts.output is OutputFormat.json)
+    console = opts.err()  # the preview, the prompt and the progress; the result goes to stdout
     work = run_restore(
         svc,
         options,
@@ -165,11 +164,8 @@ def restore(
         progress=_progress(console, opts.quiet),
         prices=price_table,
     )
-    result = summary(work)
-    if opts.output is OutputFormat.json:
-        typer.echo(json.dumps(result, indent=2))
-        return
-    console.print(_final_line(work))
+    line = _final_line(work)
+    opts.emit(summary(work), table=lambda out: out.print(line, markup=False), summary=line)
 
 
 def _final_line(work: RestoreWork) -> str:
@@ -190,7 +186,13 @@ def _final_line(work: RestoreWork) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("restore")(restore)
+    app.command(
+        "restore",
+        epilog=example(
+            "coldvault restore ami-0123456789abcdef0 --bucket my-archive --tier Bulk --wait --yes",
+            "coldvault restore ami-0123456789abcdef0 --config /coldvault/prod --yes --query image_id",
+        ),
+    )(with_global_options(restore))
 
 
 class _SandboxTime:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from coldvault.cli.options import example, global_options, with_global_options
 from coldvault.errors import UsageError
 
 GB = 1_000_000_000
@@ -23,6 +24,7 @@ DUMMY_CREDENTIALS = {
 
 
 def sandbox(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 4566,
     seed: Annotated[
@@ -76,21 +78,37 @@ def sandbox(
             f"cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}",
             hint="pass --port 0 for any free port, or stop what uses that port",
         ) from exc
-    console = Console()
+    opts = global_options(ctx)
     try:
         admin.update_settings(settings)
+        seeded = None
         if seed:
             summary = admin.seed(instances=instances, seed=seed_number, lock_min_retention_days=lock_days)
-            count = len(summary["instance_ids"])
-            console.print(
-                f"seeded {count} instances and {summary['recovery_points']} recovery points "
-                f"in vault [bold]{summary['vault_name']}[/bold]"
-            )
-        _print_banner(console, server.endpoint_url)
+            seeded = {
+                "instances": len(summary["instance_ids"]),
+                "recovery_points": summary["recovery_points"],
+                "vault": summary["vault_name"],
+            }
+        doc = {
+            "endpoint_url": server.endpoint_url,
+            "environment": {"AWS_ENDPOINT_URL": server.endpoint_url, **DUMMY_CREDENTIALS},
+            "admin_api": f"{server.endpoint_url}/_coldvault/",
+            "seeded": seeded,
+        }
+
+        def banner(console: Console) -> None:
+            if seeded:
+                console.print(
+                    f"seeded {seeded['instances']} instances and {seeded['recovery_points']} recovery points "
+                    f"in vault [bold]{seeded['vault']}[/bold]"
+                )
+            _print_banner(console, server.endpoint_url)
+
+        opts.emit(doc, table=banner, summary=server.endpoint_url)
         _wait_for_interrupt()
     finally:
         server.stop()
-    console.print("sandbox stopped")
+    opts.err().print("sandbox stopped")
 
 
 def _print_banner(console: Console, endpoint: str) -> None:
@@ -121,4 +139,10 @@ def _wait_for_interrupt() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sandbox")(sandbox)
+    app.command(
+        "sandbox",
+        epilog=example(
+            "coldvault sandbox --seed --port 4566",
+            "coldvault sandbox --port 0 --output json --query endpoint_url   (the free port it took)",
+        ),
+    )(with_global_options(sandbox))
