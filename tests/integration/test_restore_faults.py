@@ -49,7 +49,8 @@ def test_access_denied_is_named_published_and_a_rerun_finishes(
         main(["restore", ami_id, "--bucket", BUCKET, "--yes", "--wait"])
     err = capsys.readouterr().err
     assert exc.value.code == 1
-    assert err.startswith("coldvault: error: CreateRestoreImageTask: UnauthorizedOperation")
+    last = err.rstrip("\n").splitlines()[-1]  # after the preview, which goes to stderr too
+    assert last.startswith("coldvault: error: CreateRestoreImageTask: UnauthorizedOperation")
     assert "Traceback" not in err
     s3 = boto3.client("s3", region_name=REGION)
     (failed,) = [i for r in _reports(s3) for i in r["items"]]

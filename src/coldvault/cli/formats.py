@@ -104,7 +104,7 @@ def _text_dict(
         scalars = [_scalar(v) for _, v in sorted(item.items()) if not _nested(v)]
         nested = [(k, v) for k, v in sorted(item.items()) if _nested(v)]
     else:
-        scalars = [_scalar(item.get(k)) for k in keys]
+        scalars = [_scalar(item.get(k, "")) for k in keys]
         nested = [(k, item[k]) for k in sorted(set(item) - set(keys))]
     if scalars:
         if identifier is not None:
