@@ -104,8 +104,11 @@ def sandbox(
                 )
             _print_banner(console, server.endpoint_url)
 
-        opts.emit(doc, table=banner, summary=server.endpoint_url)
-        _wait_for_interrupt()
+        try:  # Ctrl-C as soon as the banner shows (even while it prints) stops it cleanly
+            opts.emit(doc, table=banner, summary=server.endpoint_url)
+            _wait_for_interrupt()
+        except KeyboardInterrupt:
+            pass
     finally:
         server.stop()
     opts.err().print("sandbox stopped")
