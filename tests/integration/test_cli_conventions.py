@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import urllib.request
 from typing import Any
 
 import boto3
@@ -193,3 +198,35 @@ def test_no_color_means_no_colour_codes(admin: SandboxAdmin) -> None:
     result = run_subprocess([*PLAN, "--no-color"], env={"FORCE_COLOR": "1"})
     assert result.returncode == 0, result.stderr
     assert not re.search(r"\x1b\[(3|4|9|10)\d(;\d+)*m", result.stdout)
+
+
+def test_the_sandbox_prints_its_document_too() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coldvault", "sandbox", "--port", "0", "--no-seed", "--output", "text"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,  # noqa: PLW1509 - resets one signal disposition, no locks
+    )
+    assert process.stdout is not None
+    timer = threading.Timer(60, process.kill)  # a deadline for start-up, not a wait
+    timer.start()
+    try:
+        first = process.stdout.readline()  # text: the scalars on one line, keys sorted
+        admin_api, endpoint = first.rstrip("\n").split("\t")[:2]
+        assert admin_api == f"{endpoint}/_coldvault/"
+        with urllib.request.urlopen(f"{admin_api}clock", timeout=10) as answer:
+            assert answer.status == 200
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        timer.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+    assert err == "sandbox stopped\n"
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
