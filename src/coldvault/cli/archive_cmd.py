@@ -2,21 +2,14 @@
 
 Settings come from flags, then the ``--config`` SSM path (``coldvault.config.SSM_KEYS``), then
 defaults. Bad input raises :class:`~coldvault.errors.UsageError` (exit 2) before anything changes.
-
-Test-only hook: ``COLDVAULT_TEST_CRASH_AFTER=<step>[:<n>]`` makes the process kill itself with SIGKILL
-after the n-th (default first) time it passes that step boundary (``store``, ``stored``, ``copy_part``,
-``copy``, ``manifest``, ``verify``, ``delete``, ``deleted``, ``publish``). It is read here only, and
-only when that exact variable is set; the crash tests use it to prove a rerun converges.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import sys
-import threading
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -46,8 +39,6 @@ from coldvault.pipeline.services import Services, services_from_session
 from coldvault.report import Report, record_plan, write_report
 from coldvault.runner import Runner
 from coldvault.selection import Plan
-
-CRASH_ENV = "COLDVAULT_TEST_CRASH_AFTER"
 
 
 @dataclass
@@ -157,26 +148,6 @@ def preflight(svc: Services, aws: AwsSession, settings: Settings, *, changing: b
     checks.check(svc, settings, region=aws.region_name, changing=changing)
 
 
-def _crash_hook() -> Any:
-    spec = os.environ.get(CRASH_ENV)
-    if not spec:
-        return None
-    step, _, count = spec.partition(":")
-    remaining = [int(count) if count else 1]
-    lock = threading.Lock()
-
-    def hook(name: str, ami_id: str) -> None:
-        if name != step:
-            return
-        with lock:
-            remaining[0] -= 1
-            if remaining[0] <= 0:
-                sys.stdout.flush()
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    return hook
-
-
 def _stale_lease(holder: dict[str, Any]) -> bool:
     """A lease held by a process of this host that no longer exists (a crashed CLI run)."""
     if holder.get("host") != socket.gethostname() or not holder.get("pid"):
@@ -200,9 +171,6 @@ def build(opts: GlobalOptions, flags: Flags) -> tuple[Services, Settings, pricin
         aws, owner=LeaseOwner(run_id=run_id, host=socket.gethostname(), pid=os.getpid())
     )
     svc.stale_lease = _stale_lease
-    hook = _crash_hook()
-    if hook is not None:
-        svc.after_step = hook
     settings = resolve(flags, ssm, now=svc.clock.now(), run_id=run_id)
     settings = settings.with_(account_id=Sts(aws.client("sts")).account_id())
     return svc, settings, prices
