@@ -210,29 +210,6 @@ def execute(
     return report
 
 
-def demo_archive(
-    aws: AwsSession, *, vault: str, bucket: str, older_than_days: float, console: Console
-) -> Report | None:
-    """For ``coldvault demo``: plan, archive with live progress, summary; the report (None: nothing to do)."""
-    svc = services_from_session(
-        aws, owner=LeaseOwner(run_id=new_run_id(), host=socket.gethostname(), pid=os.getpid())
-    )
-    settings = resolve(
-        Flags(vault=vault, bucket=bucket, older_than=str(older_than_days)),
-        {},
-        now=svc.clock.now(),
-        run_id=svc.owner.run_id,
-    )
-    settings = settings.with_(account_id=Sts(aws.client("sts")).account_id(), min_poll_seconds=0.5)
-    preflight(svc, aws, settings, changing=True)
-    plan, estimate = make_plan(svc, settings, pricing.Prices())
-    render.render_plan(console, plan, estimate)
-    report = execute(svc, settings, plan, estimate, console, "live")
-    if report is not None:
-        render.render_summary(console, report, settings.bucket)
-    return report
-
-
 # -- typer commands --------------------------------------------------------------------------
 
 VaultOpt = Annotated[str | None, typer.Option("--vault", help="Backup vault name.")]
