@@ -11,11 +11,12 @@ from coldvault import pricing
 from coldvault.aws.session import AwsSession
 from coldvault.aws.sts import Sts
 from coldvault.cli import render
-from coldvault.cli.archive_cmd import Flags, execute, make_plan, preflight, resolve
+from coldvault.cli.archive_cmd import execute, make_plan, preflight
 from coldvault.config import new_run_id
 from coldvault.lease import LeaseOwner
 from coldvault.pipeline.services import services_from_session
 from coldvault.report import Report
+from coldvault.settings import resolve
 
 
 def demo_archive(
@@ -25,8 +26,8 @@ def demo_archive(
     svc = services_from_session(
         aws, owner=LeaseOwner(run_id=new_run_id(), host=socket.gethostname(), pid=os.getpid())
     )
-    flags = Flags(vault=vault, bucket=bucket, older_than=str(older_than_days))
-    settings = resolve(flags, {}, now=svc.clock.now(), run_id=svc.owner.run_id)
+    flags = {"--vault": vault, "--bucket": bucket, "--older-than": str(older_than_days)}
+    settings = resolve(flags, {}, path=None, now=svc.clock.now(), run_id=svc.owner.run_id)
     # the sandbox's stores finish in seconds: poll them often
     settings = settings.with_(account_id=Sts(aws.client("sts")).account_id(), min_poll_seconds=0.5)
     preflight(svc, aws, settings, changing=True)
