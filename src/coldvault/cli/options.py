@@ -23,6 +23,7 @@ import functools
 import inspect
 import os
 import sys
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -267,7 +268,11 @@ def with_global_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add the global options to a command: parsed by click like its own, merged into
     :class:`GlobalOptions`, checked, and logging set up before the command runs."""
     signature = inspect.signature(func, eval_str=True)
-    params = list(signature.parameters.values())
+    hints = typing.get_type_hints(func, include_extras=True)  # a set __signature__ keeps strings
+    params = [
+        p.replace(annotation=hints.get(p.name, p.annotation)) if isinstance(p.annotation, str) else p
+        for p in signature.parameters.values()
+    ]
     ctx_name = next((p.name for p in params if p.annotation is typer.Context), None)
     extra = [] if ctx_name else [inspect.Parameter(_CTX, _KW, annotation=typer.Context)]
 
