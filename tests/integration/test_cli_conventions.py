@@ -174,10 +174,10 @@ def test_global_options_after_the_command_reach_aws(
 ) -> None:
     archivable_fleet(admin, instances=1)
     code, _, err = run_cli(capsys, *PLAN, "--region", "eu-west-1")
-    assert code == 2  # the vault is in us-east-1: nothing found in eu-west-1
+    assert code == 2, err  # the vault is in us-east-1: nothing found in eu-west-1
     assert "eu-west-1" in err or VAULT in err
     code, _, err = run_cli(capsys, *PLAN, "--profile", "no-such-profile")
-    assert code == 2
+    assert code == 2, err
     assert "AWS profile 'no-such-profile' not found" in err
 
 

@@ -16,6 +16,7 @@ from coldvault.errors import (
     AwsError,
     AwsUnreachable,
     ColdvaultError,
+    ConfigurationError,
     CredentialsError,
     NotFound,
     StoreQuotaExceeded,
@@ -89,6 +90,11 @@ def translate(exc: Exception, operation: str) -> ColdvaultError:
         return CredentialsError(
             "no AWS credentials found",
             hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run 'aws configure'",
+        )
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return ConfigurationError(
+            f"AWS profile {exc.kwargs.get('profile')!r} not found",
+            hint="check --profile / AWS_PROFILE against ~/.aws/config",
         )
     if isinstance(exc, botocore.exceptions.TokenRetrievalError | botocore.exceptions.SSOError):
         return CredentialsError(f"{operation}: {exc}", hint="log in again, e.g. 'aws sso login'")
