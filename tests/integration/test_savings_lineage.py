@@ -43,7 +43,7 @@ def test_a_middle_daily_point_of_a_scattered_writer_frees_almost_nothing(
 ) -> None:
     ec2 = boto3.client("ec2")
     points = instance_points(admin, ec2, [40, 10, 9, 8], daily_change_rate=0.01, hot_share=0.0)
-    monthly, day1, day2, newest = points
+    monthly, day1, day2, _kept = points
     measured = measure_instance(Ebs(boto3.client("ebs")), points, [monthly.ami_id, day1.ami_id, day2.ami_id])
     middle = measured.points[day2.ami_id]
     # A day's writes on 12 GiB at 1 % of the allocated half: ~60 MiB, almost none rewritten next day.
