@@ -53,7 +53,7 @@ def test_a_middle_daily_point_of_a_scattered_writer_frees_almost_nothing(
     assert measured.points[monthly.ami_id].freed_bytes > 100 * MIB
     # Deleting all three frees more than each alone: the newest kept point needs only its own versions.
     alone = sum(p.freed_bytes for p in measured.points.values())
-    assert measured.freed_together_bytes > alone
+    assert measured.freed_together(measured.points) > alone
     # Two devices, four points: one ListSnapshotBlocks and three ListChangedBlocks each, one page each
     # (the root volume's 8,192 allocated blocks fit one 10,000-block page).
     assert measured.calls == 8
@@ -67,7 +67,7 @@ def test_the_newest_candidate_frees_what_no_later_point_keeps(
     older, newest = points
     measured = measure_instance(Ebs(boto3.client("ebs")), points, [newest.ami_id])
     assert measured.points[newest.ami_id].freed_bytes > 0
-    assert measured.points[newest.ami_id].freed_bytes == measured.freed_together_bytes
+    assert measured.points[newest.ami_id].freed_bytes == measured.freed_together([newest.ami_id])
     assert older.ami_id not in measured.points
 
 

@@ -39,10 +39,27 @@ class PointBlocks:
 
 
 @dataclass
+class _Segment:
+    owners: list[tuple[str, str]] = field(default_factory=list)  # (ami id, snapshot id), oldest first
+    writes: list[set[int]] = field(default_factory=list)
+
+
+@dataclass
 class InstanceBlocks:
+    """One instance's measured candidates; its lineages are kept to price any set of them at once."""
+
     points: dict[str, PointBlocks] = field(default_factory=dict)
-    freed_together_bytes: int = 0  # deleting every candidate of the instance at once
     calls: int = 0
+    segments: list[tuple[_Segment, int]] = field(default_factory=list)
+
+    def freed_together(self, ami_ids: Collection[str]) -> int:
+        """Bytes deleting all of ``ami_ids`` at once frees (at least the sum of each alone)."""
+        chosen = set(ami_ids)
+        total = 0
+        for segment, block_size in self.segments:
+            doomed = [i for i, (ami, _) in enumerate(segment.owners) if ami in chosen]
+            total += freed_blocks(segment.writes, doomed) * block_size
+        return total
 
 
 class BlocksUnavailable(Exception):
@@ -50,7 +67,7 @@ class BlocksUnavailable(Exception):
 
 
 def measure_instance(ebs: Ebs, points: Sequence[LineagePoint], candidates: Collection[str]) -> InstanceBlocks:
-    """Per candidate: freed and held bytes; and what deleting all of them frees.
+    """Per candidate: freed and held bytes (and the lineages, for :meth:`InstanceBlocks.freed_together`).
 
     Raises :class:`BlocksUnavailable` when access to the EBS direct APIs is denied.
     """
@@ -67,22 +84,14 @@ def measure_instance(ebs: Ebs, points: Sequence[LineagePoint], candidates: Colle
     for device in devices:
         chain = [(p.ami_id, p.snapshots[device]) for p in ordered if device in p.snapshots]
         for segment, block_size in _lineages(ebs, chain, result):
-            amis = [ami for ami, _ in segment.owners]
-            doomed = [i for i, ami in enumerate(amis) if ami in wanted]
-            for position in doomed:
-                ami = amis[position]
-                freed[ami] = freed.get(ami, 0) + freed_alone(segment.writes, position) * block_size
-                held[ami] = held.get(ami, 0) + allocated_blocks(segment.writes, position) * block_size
-            result.freed_together_bytes += freed_blocks(segment.writes, doomed) * block_size
+            result.segments.append((segment, block_size))
+            for position, (ami, _) in enumerate(segment.owners):
+                if ami in wanted:
+                    freed[ami] = freed.get(ami, 0) + freed_alone(segment.writes, position) * block_size
+                    held[ami] = held.get(ami, 0) + allocated_blocks(segment.writes, position) * block_size
     for ami in sorted(wanted):
         result.points[ami] = PointBlocks(ami, freed.get(ami, 0), held.get(ami, 0))
     return result
-
-
-@dataclass
-class _Segment:
-    owners: list[tuple[str, str]] = field(default_factory=list)  # (ami id, snapshot id), oldest first
-    writes: list[set[int]] = field(default_factory=list)
 
 
 def _lineages(
