@@ -64,3 +64,40 @@ def test_exactly_one_point_per_instance_period_is_selected(hours: list[int], pol
     selected = [p for p in points if tracker.why_not(*p) is None]
     periods = {period_of(p[1], policy) for p in points}
     assert len(selected) == (len(points) if policy is SelectPolicy.ALL else len(periods))
+
+
+def test_select_skips_the_candidates_that_are_not_their_months_last() -> None:
+    from coldvault.models import RecoveryPoint, SkipReason
+    from coldvault.selection import VaultRules, select
+
+    def point(ami: str, created: str, instance: str = "i-a") -> RecoveryPoint:
+        return RecoveryPoint(
+            arn=f"arn:aws:ec2:us-east-1::image/{ami}",
+            vault_name="v",
+            resource_arn=f"arn:aws:ec2:us-east-1:123456789012:instance/{instance}",
+            resource_type="EC2",
+            status="COMPLETED",
+            creation_date=at(created),
+        )
+
+    listing = [
+        point("ami-1", "2026-03-10T05:00:00"),
+        point("ami-2", "2026-03-31T05:00:00"),
+        point("ami-3", "2026-04-10T05:00:00"),
+        point("ami-4", "2026-04-20T05:00:00"),  # too young: April is not over for the cut-off
+    ]
+    plan = select(
+        listing,
+        cutoff=at("2026-04-15T00:00:00"),
+        now=at("2026-04-20T06:00:00"),
+        archived=set(),
+        rules=VaultRules(),
+        include_undeletable=False,
+        periods=PeriodTracker(SelectPolicy.MONTHLY),
+    )
+    assert [p.ami_id for p in plan.candidates] == ["ami-2"]
+    assert {s.point.ami_id: s.reason for s in plan.skipped} == {
+        "ami-1": SkipReason.NOT_SELECTED,
+        "ami-3": SkipReason.NOT_SELECTED,
+    }
+    assert "i-a" in plan.instances_kept
