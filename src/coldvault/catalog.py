@@ -20,7 +20,7 @@ from coldvault.aws.s3 import S3
 from coldvault.aws.s3_glacier import ArchiveState, RestoreStatus
 from coldvault.errors import UsageError
 
-MANIFEST_PREFIX = f"{keys.CATALOG_PREFIX}ami/"
+MANIFEST_PREFIX = keys.MANIFEST_PREFIX
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ class Catalog:
             found = self._entry(keys.manifest_key(ref))
         elif ref.startswith("arn:"):
             found = self._via_pointer(keys.recovery_point_pointer_key(ref))
-        elif ref.startswith(keys.ARCHIVE_PREFIX) or ref.endswith(".bin"):
+        elif keys.looks_like_archive_key(ref):
             found = self._via_pointer(keys.archive_pointer_key(ref))
         elif ref.startswith(("i-", "ami-")):
             return self._find_partial(ref)

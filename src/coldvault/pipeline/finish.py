@@ -16,10 +16,6 @@ RESULT_SCHEMA = "coldvault.result/1"
 CONFIRMED_STATES = frozenset({"DELETING"})
 
 
-def result_key(run_id: str, ami_id: str) -> str:
-    return f"runs/{run_id}/results/{ami_id}.json"
-
-
 def delete_recovery_point(svc: Services, settings: Settings, work: PointWork) -> PointWork:
     """Delete the recovery point and confirm with ``DescribeRecoveryPoint`` (gone, or ``DELETING``).
 
@@ -109,7 +105,7 @@ def publish_result(svc: Services, settings: Settings, work: PointWork) -> PointW
         work = replace(work, outcome=Outcome.FAILED, error=work.error or "ended without an outcome")
     started = svc.clock.monotonic()
     message = status_message(settings, work)
-    svc.s3.put_json(settings.bucket, result_key(message["run_id"], work.ami_id), message)
+    svc.s3.put_json(settings.bucket, keys.result_key(message["run_id"], work.ami_id), message)
     if settings.queue_url:
         svc.sqs.send(settings.queue_url, message)
     if work.outcome is not Outcome.LEASED:
