@@ -21,8 +21,7 @@ from typing import Any
 from coldvault import keys
 from coldvault.aws.s3 import S3
 from coldvault.errors import AwsError, NotFound, UsageError
-from coldvault.report import REPORT_SCHEMA, Report
-from coldvault.restore.engine import REPORT_SCHEMA as RESTORE_REPORT_SCHEMA
+from coldvault.report import REPORT_SCHEMA, RESTORE_REPORT_SCHEMA, Report
 
 _KEY_RE = re.compile(rf"^{re.escape(keys.LOG_PREFIX)}(\d{{8}}T\d{{6}}Z)-(.+)\.json$")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,39 +85,6 @@ def test_substitutions_functions_and_handlers_agree(asl_text: str, resources: di
     invoked = resources["Resources"]["RestoreStateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     granted = {r["Fn::GetAtt"][0] for r in invoked["Statement"][0]["Resource"]}
     assert granted == {v["Fn::GetAtt"][0] for v in machine["DefinitionSubstitutions"].values()}
-
-
-def _restore_code_actions() -> set[str]:
-    """What the restore path calls: its own adapters, and the archive adapters' methods it uses."""
-    from coldvault.aws.s3 import S3
-    from coldvault.aws.sqs import Sqs
-    from coldvault.cloud.wiring import module_actions
-
-    actions = module_actions("coldvault.aws.s3_glacier") | module_actions("coldvault.aws.ec2_images")
-    actions |= module_actions("coldvault.aws.ssm")
-    for method in (S3.get_json, S3.iter_keys, S3.put_json, Sqs.send):
-        actions |= set(re.findall(r"``([a-z0-9-]+:[A-Za-z0-9]+)``", inspect.getdoc(method) or ""))
-    return actions
-
-
-def _granted(role: dict[str, Any]) -> set[str]:
-    granted: set[str] = set()
-    for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
-        if "Fn::If" in statement:
-            statement = statement["Fn::If"][1]
-        action = statement["Action"]
-        granted |= {action} if isinstance(action, str) else set(action)
-    return granted
-
-
-def test_the_restore_role_grants_what_the_code_calls_and_nothing_unexplained(
-    resources: dict[str, Any],
-) -> None:
-    code = _restore_code_actions()
-    granted = _granted(resources["Resources"]["RestoreFunctionRole"])
-    assert code - granted == set()
-    assert granted - code == set(restore_handlers.GRANTED_ON_OUR_BEHALF)
-    assert not {"backup:DeleteRecoveryPoint", "s3:DeleteObject"} & granted  # restoring never deletes archives
 
 
 def test_the_packaged_template_inlines_the_restore_asl(asl_text: str) -> None:
