@@ -17,6 +17,8 @@ from cfnlint.decode import cfn_yaml
 from coldvault import errors
 from coldvault.clock import Deadline, SystemClock
 from coldvault.cloud import packaging, restore_handlers
+from coldvault.cloud.runtime import cached_session, function_environment
+from coldvault.pipeline import Services
 from coldvault.sandbox.admin import SandboxAdmin
 from coldvault.sandbox.server import SandboxServer
 from tests.integration.test_restore_support import (
@@ -85,6 +87,23 @@ def test_substitutions_functions_and_handlers_agree(asl_text: str, resources: di
     invoked = resources["Resources"]["RestoreStateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     granted = {r["Fn::GetAtt"][0] for r in invoked["Statement"][0]["Resource"]}
     assert granted == {v["Fn::GetAtt"][0] for v in machine["DefinitionSubstitutions"].values()}
+
+
+def test_the_handlers_reuse_the_cached_session_and_build_the_shared_services() -> None:
+    """Like the archive handlers: one session (and its clients) per function environment, kept
+    across warm invocations; the services are the bundle the archive steps use."""
+    env = {
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "restore-session-test",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+    }
+    with function_environment(env):
+        first = restore_handlers._context().svc
+        second = restore_handlers._context().svc
+    assert isinstance(first, Services)
+    assert first.s3.client is second.s3.client is cached_session(env).client("s3")
+    assert first.ec2.client is second.ec2.client
+    assert first.region == REGION
 
 
 def test_the_packaged_template_inlines_the_restore_asl(asl_text: str) -> None:
