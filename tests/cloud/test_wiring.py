@@ -235,6 +235,15 @@ def test_the_function_adapters_have_no_method_name_in_common() -> None:
 
 
 @pytest.mark.parametrize("role", wiring.ROLES, ids=lambda r: r.resource)
+def test_every_adapter_a_role_imports_is_scanned_for(role: wiring.Role) -> None:
+    imported = {m for module in wiring.role_modules(role) for m in wiring._imports(module)}
+    covered = {a.__module__ for a in wiring.FUNCTION_ADAPTERS}
+    for adapter in _adapter_classes():
+        if adapter.__module__ in imported:
+            assert adapter.__module__ in covered, f"{adapter.__name__} is not in wiring.FUNCTION_ADAPTERS"
+
+
+@pytest.mark.parametrize("role", wiring.ROLES, ids=lambda r: r.resource)
 def test_each_lambda_role_grants_exactly_what_its_functions_call_plus_its_table(
     template: dict[str, Any], role: wiring.Role
 ) -> None:

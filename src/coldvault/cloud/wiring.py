@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldvault.aws.backup import Backup
+from coldvault.aws.ebs import Ebs
 from coldvault.aws.ec2 import Ec2
 from coldvault.aws.permissions import adapter_methods
 from coldvault.aws.s3 import S3
@@ -45,8 +46,9 @@ TASK_STEPS: tuple[tuple[str, str, str], ...] = (
     ("WriteReport", "write_report", "coldvault.report.write_report"),
 )
 
-# The adapters a Lambda function can reach: the services bundle's, and the settings' SSM and STS.
-FUNCTION_ADAPTERS: tuple[type, ...] = (Backup, Ec2, S3, Sqs, Ssm, Sts)
+# The adapters a Lambda function can reach: the services bundle's, the settings' SSM and STS, and the
+# EBS direct APIs (test_wiring checks every adapter module a role's code imports is covered).
+FUNCTION_ADAPTERS: tuple[type, ...] = (Backup, Ebs, Ec2, S3, Sqs, Ssm, Sts)
 
 _LOGS = "Lambda writes the functions' logs to their log group"
 
