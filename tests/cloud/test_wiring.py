@@ -280,10 +280,16 @@ def test_the_restore_role_never_deletes_archives_or_recovery_points() -> None:
     assert "Ec2.create_store_image_task" not in wiring.called_methods(wiring.RESTORE)
 
 
-def test_the_scan_follows_imports_and_keeps_the_roles_apart() -> None:
-    """The scan finds calls through any object, in any module the handlers import transitively."""
-    assert "head_archive" in wiring.called_names("coldvault.catalog")  # via Catalog, two imports away
+def test_the_scan_follows_imports_and_calls_and_keeps_the_roles_apart() -> None:
+    """Calls are followed function by function through the modules the handlers import: the restore
+    handlers reach the catalogue's reads but not the archive's manifest writes that share a module
+    with them; a method passed on to be called counts as called."""
     assert "coldvault.catalog" in wiring.role_modules(wiring.RESTORE)
+    reached = wiring.reached_names(wiring.RESTORE)
+    assert {"find", "head_archive", "request_restore"} <= reached
+    assert "record_deletion" not in reached
+    bodies, _ = wiring._definitions("coldvault.catalog")
+    assert "state" in bodies["with_states"]  # pool.map(self.state, …): passed on, not called there
     assert "coldvault.restore.steps" not in wiring.role_modules(wiring.ARCHIVE)
     assert "S3.head_archive" not in wiring.called_methods(wiring.ARCHIVE)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
 
+from coldvault import keys
 from coldvault.aws.errors import aws_call, error_code, error_message, translate
 from coldvault.aws.permissions import permissions
 from coldvault.errors import ImageNameTaken, NotFound
@@ -192,7 +193,7 @@ class Ec2:
             kwargs["S3ObjectTags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
         with aws_call("CreateStoreImageTask"):
             r = self.client.create_store_image_task(**kwargs)
-        return str(r.get("ObjectKey", f"{ami_id}.bin"))
+        return str(r.get("ObjectKey", keys.staging_key(ami_id)))
 
     @permissions("ec2:DescribeStoreImageTasks")
     def describe_store_tasks(self, ami_ids: Sequence[str]) -> dict[str, StoreTask]:

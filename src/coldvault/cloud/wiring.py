@@ -9,12 +9,13 @@
   :mod:`coldvault.aws.permissions`). ``tests/cloud/test_wiring.py`` checks that each role grants
   exactly these actions plus its table, so no policy can drift from the code.
 
-A role's calls are found by reading its code, not by running it: every ``x.method(…)`` call in the
-modules its handler module imports (transitively, the adapters themselves left out) whose name is a
-method of an adapter the role's functions use. That over-approximates (a call of a method of the
-same name on another object counts), never under-approximates a direct call. A module imported only
-for a type, whose calls the role's functions never make, is listed in the role's ``not_run`` table
-with the reason.
+A role's calls are found by reading its code, not by running it: starting from its handlers (and
+the code that runs on import), every function or method of the modules the handler module imports
+(transitively, the adapters left out) whose name is used is followed, and every name so reached that
+names a method of an adapter the functions use counts as a call of it. Matching by name
+over-approximates (a method of the same name on another object counts) but misses no call, nor a
+method passed on to be called (``pool.map(self.state, …)``). A module whose code the role's functions
+never run can be listed in the role's ``not_run`` table with the reason.
 """
 
 from __future__ import annotations
@@ -88,9 +89,6 @@ RESTORE = Role(
         "kms:ReEncryptFrom": "EC2 re-encrypts snapshots under the copy's KMS key",
         "kms:ReEncryptTo": "EC2 re-encrypts snapshots under the copy's KMS key",
     },
-    not_run={
-        "coldvault.lease": "imported for the services bundle's LeaseOwner type; a restore takes no lease",
-    },
 )
 
 ROLES: tuple[Role, ...] = (ARCHIVE, RESTORE)
@@ -138,20 +136,59 @@ def role_modules(role: Role) -> list[str]:
     return sorted(seen)
 
 
-def called_names(module: str) -> set[str]:
-    """The names of the methods ``module`` calls (every ``x.name(…)``)."""
-    return {
-        node.func.attr
-        for node in ast.walk(_tree(module))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-    }
+def _referenced(node: ast.AST) -> set[str]:
+    """Every name and attribute ``node`` uses (a call, or a function passed on to be called)."""
+    found: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Attribute):
+            found.add(child.attr)
+        elif isinstance(child, ast.Name):
+            found.add(child.id)
+    return found
+
+
+def _definitions(module: str) -> tuple[dict[str, set[str]], set[str]]:
+    """(function or method name -> the names its bodies use, the names module- and class-level code
+    uses, which runs on import)."""
+    bodies: dict[str, set[str]] = {}
+    on_import: set[str] = set()
+
+    def visit(statements: list[ast.stmt]) -> None:
+        for statement in statements:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                bodies.setdefault(statement.name, set()).update(_referenced(statement))
+            elif isinstance(statement, ast.ClassDef):
+                visit(statement.body)
+            else:
+                on_import.update(_referenced(statement))
+
+    visit(_tree(module).body)
+    return bodies, on_import
+
+
+def reached_names(role: Role) -> set[str]:
+    """The names the role's functions can reach: from its handlers and what runs on import, through
+    every function or method of its modules whose name is used (by name: an over-approximation)."""
+    bodies: dict[str, set[str]] = {}
+    reached: set[str] = set()
+    for module in role_modules(role):
+        defined, on_import = _definitions(module)
+        for name, names in defined.items():
+            bodies.setdefault(name, set()).update(names)
+        reached |= on_import
+    reached |= set(_definitions(role.handlers)[0])  # every handler is an entry point
+    todo = list(reached)
+    while todo:
+        for used in bodies.get(todo.pop(), ()):
+            if used not in reached:
+                reached.add(used)
+                todo.append(used)
+    return reached
 
 
 def called_methods(role: Role) -> dict[str, frozenset[str]]:
-    """``Adapter.method`` -> its declared IAM actions, for every adapter method the role's code calls."""
-    names: set[str] = set()
-    for module in role_modules(role):
-        names |= called_names(module)
+    """``Adapter.method`` -> its declared IAM actions, for every adapter method the role's code reaches."""
+    names = reached_names(role)
     found: dict[str, frozenset[str]] = {}
     for adapter in FUNCTION_ADAPTERS:
         for name, actions in adapter_methods(adapter).items():
