@@ -1,4 +1,4 @@
-"""CloudFormation: the coldvault stack, deployed through change sets (IAM actions named per method)."""
+"""CloudFormation: the coldvault stack, deployed through change sets (IAM actions declared per method)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,8 @@ from typing import Any
 import botocore.exceptions
 
 from coldvault.aws.errors import aws_call, error_code, error_message, translate
+from coldvault.aws.permissions import permissions
 
-IAM_ACTIONS: dict[str, tuple[str, ...]] = {
-    "describe": ("cloudformation:DescribeStacks",),
-    "failure_reasons": ("cloudformation:DescribeStackEvents",),
-    "events_since": ("cloudformation:DescribeStackEvents",),
-    "latest_event_id": ("cloudformation:DescribeStackEvents",),
-    "create_change_set": ("cloudformation:CreateChangeSet",),
-    "describe_change_set": ("cloudformation:DescribeChangeSet",),
-    "execute_change_set": ("cloudformation:ExecuteChangeSet",),
-    "delete_change_set": ("cloudformation:DeleteChangeSet",),
-}
 # CreateChangeSet of an unchanged stack: a FAILED change set with this reason (UpdateStack: an error).
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 COMPLETE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
@@ -120,6 +111,7 @@ class CloudFormation:
     def __init__(self, client: Any) -> None:
         self.client = client
 
+    @permissions("cloudformation:DescribeStacks")
     def describe(self, name: str) -> Stack | None:
         """``cloudformation:DescribeStacks``; None when there is no such stack."""
         try:
@@ -142,6 +134,7 @@ class CloudFormation:
             },
         )
 
+    @permissions("cloudformation:DescribeStackEvents")
     def events_since(self, name: str, last_seen: str | None) -> list[StackEvent]:
         """``cloudformation:DescribeStackEvents``: the events after ``last_seen`` (an event id; None:
         all), oldest first. The API answers newest first, a page at a time: pages are read until
@@ -160,18 +153,21 @@ class CloudFormation:
                 return found[::-1]
             kwargs["NextToken"] = page["NextToken"]
 
+    @permissions("cloudformation:DescribeStackEvents")
     def latest_event_id(self, name: str) -> str | None:
         """``cloudformation:DescribeStackEvents``: the newest event's id (one page)."""
         with aws_call("DescribeStackEvents"):
             events = self.client.describe_stack_events(StackName=name).get("StackEvents", [])
         return str(events[0].get("EventId", "")) if events else None
 
+    @permissions("cloudformation:DescribeStackEvents")
     def failure_reasons(self, name: str, events: list[StackEvent] | None = None) -> list[str]:
         """Why the last operation failed: ``Resource: reason`` for each failed resource (from
         ``events``, or the stack's events)."""
         seen = events if events is not None else self.events_since(name, None)
         return [f"{e.resource}: {e.reason}" for e in seen if e.status.endswith("_FAILED") and e.reason]
 
+    @permissions("cloudformation:CreateChangeSet")
     def create_change_set(
         self, name: str, change_set_name: str, template_url: str, parameters: dict[str, str], *, create: bool
     ) -> str:
@@ -190,6 +186,7 @@ class CloudFormation:
         with aws_call("CreateChangeSet"):
             return str(self.client.create_change_set(**kwargs)["Id"])
 
+    @permissions("cloudformation:DescribeChangeSet")
     def describe_change_set(self, change_set_id: str) -> ChangeSet:
         """``cloudformation:DescribeChangeSet``, every page of changes."""
         changes: list[ResourceChange] = []
@@ -222,11 +219,13 @@ class CloudFormation:
             },
         )
 
+    @permissions("cloudformation:ExecuteChangeSet")
     def execute_change_set(self, change_set_id: str) -> None:
         """``cloudformation:ExecuteChangeSet``."""
         with aws_call("ExecuteChangeSet"):
             self.client.execute_change_set(ChangeSetName=change_set_id)
 
+    @permissions("cloudformation:DeleteChangeSet")
     def delete_change_set(self, change_set_id: str) -> None:
         """``cloudformation:DeleteChangeSet``."""
         with aws_call("DeleteChangeSet"):
