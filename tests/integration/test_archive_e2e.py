@@ -152,7 +152,11 @@ def test_cli_subprocess_json_output(admin: SandboxAdmin) -> None:
     archivable_fleet(admin)
     result = run_subprocess(["--output", "json", *archive_args()])
     assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)  # one document on stdout; the progress went to stderr
+    summary = json.loads(result.stdout)  # one document on stdout (the report); the progress on stderr
+    progress = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert any(e["event"] == "point" and e.get("step") and e.get("size_bytes") for e in progress)
+    assert progress[-1]["event"] == "run"
+    assert progress[-1]["done"] == progress[-1]["points"] == 1
     assert summary["totals"]["archived"] == 1
     assert summary["report_keys"]["json"].startswith("logs/")
 

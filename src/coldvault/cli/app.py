@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
@@ -89,12 +89,22 @@ def _register_commands() -> None:
         catalog_cmd,
         cloud_cmd,
         demo_cmd,
+        leases_cmd,
         report_cmd,
         restore_cmd,
         sandbox_cmd,
     )
 
-    for module in (sandbox_cmd, demo_cmd, archive_cmd, catalog_cmd, restore_cmd, cloud_cmd, report_cmd):
+    for module in (
+        sandbox_cmd,
+        demo_cmd,
+        archive_cmd,
+        catalog_cmd,
+        restore_cmd,
+        cloud_cmd,
+        report_cmd,
+        leases_cmd,
+    ):
         module.register(app)
 
 
@@ -106,7 +116,10 @@ def command() -> typer.core.TyperGroup:
     would print ``<bool>``)."""
     root = typer.main.get_command(app)
     assert isinstance(root, typer.core.TyperGroup)
-    for cmd in [root, *root.commands.values()]:
+    commands: list[Any] = [root]
+    for cmd in commands:  # grows as groups (``leases``) add their commands
+        commands.extend(getattr(cmd, "commands", {}).values())
+    for cmd in commands:
         for param in [*cmd.params, cmd.get_help_option(typer.Context(cmd))]:
             if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""

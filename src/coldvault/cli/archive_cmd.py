@@ -8,11 +8,14 @@ the defaults. Bad input raises :class:`~coldvault.errors.ConfigurationError` or 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
+import signal
 import socket
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any
 
 import typer
@@ -23,12 +26,13 @@ from coldvault import preflight as checks
 from coldvault.aws.session import AwsSession
 from coldvault.aws.ssm import Ssm
 from coldvault.aws.sts import Sts
-from coldvault.cli import render
-from coldvault.cli.options import GlobalOptions, example, global_options, with_global_options
+from coldvault.cli import progress_view, render
+from coldvault.cli.options import GlobalOptions, OutputFormat, example, global_options, with_global_options
 from coldvault.config import Settings, new_run_id
-from coldvault.errors import ConfigurationError, UsageError
+from coldvault.errors import ColdvaultError, ConfigurationError, UsageError
 from coldvault.lease import LeaseOwner
 from coldvault.pipeline.services import Services, services_from_session
+from coldvault.progress import Tally
 from coldvault.report import Report, record_plan, write_report
 from coldvault.runner import Runner
 from coldvault.selection import Plan
@@ -98,22 +102,65 @@ def make_plan(svc: Services, settings: Settings, prices: pricing.Prices) -> tupl
     return plan, estimate
 
 
+class Interrupted(ColdvaultError):
+    """Ctrl-C or SIGTERM stopped the run: the report holds what finished; exit 130."""
+
+    exit_code = 130
+
+    def __init__(self, report: Report, finished: int, unfinished: int, released: int) -> None:
+        super().__init__(
+            f"interrupted: {finished} recovery point(s) finished, {unfinished} left for the next run "
+            f"({released} lease(s) released)",
+            hint="run the same command again to continue",
+        )
+        self.report = report
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """While the run lasts, the first SIGINT or SIGTERM sets ``stop`` (the runner ends cleanly); a
+    second one stops at once (KeyboardInterrupt: exit 130, leases left to expire)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def execute(
     svc: Services, settings: Settings, plan: Plan, estimate: pricing.Estimate, console: Console, mode: str
 ) -> Report | None:
-    """Run the plan; the report (None when there was nothing to do)."""
+    """Run the plan with its progress on stderr (``mode``: live, json or quiet); the report (None when
+    there was nothing to do). Raises :class:`Interrupted` after a Ctrl-C or SIGTERM, once the report of
+    what finished is written and the leases of the points left are released."""
     if not plan.candidates:
         lease.sweep(svc.s3, settings.bucket, now=svc.clock.now(), is_stale=svc.stale_lease)
         return None
     started = svc.clock.now()
     record_plan(svc, settings, plan, estimate.to_json())
     works = [pipeline.new_work(settings, p) for p in plan.candidates]
-    if mode == "live":
-        with render.LiveProgress(console, len(works)) as live:
-            Runner(svc, settings, emit=live).run(works)
-    else:
-        Runner(svc, settings).run(works)
+    tally = Tally(svc.clock, len(works), plan.candidate_bytes)
+    view = progress_view.for_run(tally, quiet=mode == "quiet", as_json=mode == "json")
+    stop = threading.Event()
+    with stop_on_signals(stop), view:
+        runner = Runner(svc, settings, emit=view, stop=stop)
+        runner.run(works)
     report = write_report(svc, settings, settings.run_id, started)
+    if runner.interrupted:
+        # Every unfinished point stopped at a step boundary (none is mid-operation): the next runner,
+        # this command again or the schedule, continues it; a started store task is reused.
+        released = lease.release_run(svc.s3, settings.bucket, svc.owner)
+        raise Interrupted(report, len(runner.finished), len(runner.unfinished), len(released))
     lease.sweep(svc.s3, settings.bucket, now=svc.clock.now(), is_stale=svc.stale_lease)
     return report
 
@@ -195,7 +242,13 @@ def archive_cmd(
         if not sys.stdin.isatty():
             raise UsageError("archive asks for confirmation", hint="pass --yes to run without a terminal")
         typer.confirm(f"Archive {len(plan.candidates)} recovery point(s)?", abort=True, err=True)
-    report = execute(svc, settings, plan, estimate, err, "quiet" if opts.quiet else "live")
+    mode = "quiet" if opts.quiet else ("json" if opts.format is OutputFormat.json else "live")
+    try:
+        report = execute(svc, settings, plan, estimate, err, mode)
+    except Interrupted as stopped:
+        _summary(opts, stopped.report, settings, interrupted=True)
+        Console(stderr=True, highlight=False).print(f"coldvault: {stopped.one_line()}", markup=False)
+        raise typer.Exit(Interrupted.exit_code) from None
     if report is None:
         nothing = "Nothing to do: every selected recovery point is archived."
         opts.emit(
@@ -204,12 +257,18 @@ def archive_cmd(
             summary=nothing,
         )
         raise typer.Exit(0)
+    _summary(opts, report, settings)
+    raise typer.Exit(report.exit_code)
+
+
+def _summary(opts: GlobalOptions, report: Report, settings: Settings, *, interrupted: bool = False) -> None:
+    """The run's document on stdout: its report (the summary table, or one line with --quiet)."""
+    extra = {"interrupted": True, "exit_code": Interrupted.exit_code} if interrupted else {}
     opts.emit(
-        {**report.to_json(), "report_keys": report.keys},
+        {**report.to_json(), "report_keys": report.keys, **extra},
         table=lambda console: render.render_summary(console, report, settings.bucket),
         summary=render.run_line(report, settings.bucket),
     )
-    raise typer.Exit(report.exit_code)
 
 
 def register(app: typer.Typer) -> None:
