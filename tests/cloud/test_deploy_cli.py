@@ -40,7 +40,7 @@ def test_change_set_shown_then_executed_then_nothing_to_do(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert _deploy("--parameter-overrides", *BASE, "--no-execute-changeset") == 0
-    shown = capsys.readouterr().out
+    shown = _shown(capsys)
     assert "Create stack cv: parameters" in shown
     assert "ArchiveStorageClass" in shown  # a default, shown with where it comes from
     assert "GLACIER_IR" in shown
@@ -51,7 +51,7 @@ def test_change_set_shown_then_executed_then_nothing_to_do(
     assert "deploy-archive" not in [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
 
     assert _deploy("--parameter-overrides", *BASE, "--yes") == 0
-    shown = capsys.readouterr().out
+    shown = _shown(capsys)
     assert "Stack events (cv):" in shown
     events = [line for line in shown.splitlines() if line.startswith("  ") and "_COMPLETE" in line]
     assert events[-1].split()[1] == "CREATE_COMPLETE"  # oldest first: the stack's own last
@@ -62,13 +62,13 @@ def test_change_set_shown_then_executed_then_nothing_to_do(
         _deploy("--parameter-overrides", *BASE, "ArchiveStorageClass=DEEP_ARCHIVE", "--no-execute-changeset")
         == 0
     )
-    shown = capsys.readouterr().out
+    shown = _shown(capsys)
     assert "Modify" in shown
     assert "StorageClassParameter" in shown
     assert _parameters()["ArchiveStorageClass"] == "GLACIER_IR"  # unchanged: the change set was not run
 
     assert _deploy("--yes") == 0  # the stack's current values are kept: nothing changes
-    assert "Stack cv is up to date: no changes to deploy." in capsys.readouterr().out
+    assert "Stack cv is up to date: no changes to deploy." in _shown(capsys)
 
 
 def test_without_a_terminal_deploy_needs_yes_and_changes_nothing() -> None:
@@ -105,7 +105,7 @@ def test_guided_asks_saves_and_the_next_deploy_reads_the_answers(
     typed = ["guided"] + [answers.get(name, "") for name in asked] + ["y", "y"]  # name, params, save, deploy
     monkeypatch.setattr(sys, "stdin", _Terminal("\n".join(typed) + "\n"))
     assert run_inprocess(["deploy", "--guided"]) == 0
-    shown = capsys.readouterr().out
+    shown = _shown(capsys)
     assert "Parameter BackupVaultName" in shown
     assert "Parameter ArchiveStorageClass (GLACIER_IR|GLACIER|DEEP_ARCHIVE) [GLACIER_IR]" in shown
     saved = (tmp_path / "coldvault.toml").read_text()
@@ -116,4 +116,10 @@ def test_guided_asks_saves_and_the_next_deploy_reads_the_answers(
 
     monkeypatch.setattr(sys, "stdin", _Terminal(""))
     assert run_inprocess(["deploy", "--yes"]) == 0  # the stack and its answers come from coldvault.toml
-    assert "Stack guided is up to date: no changes to deploy." in capsys.readouterr().out
+    assert "Stack guided is up to date: no changes to deploy." in _shown(capsys)
+
+
+def _shown(capsys: pytest.CaptureFixture[str]) -> str:
+    """All a person sees: the document (stdout) and the plan, change set and events (stderr)."""
+    captured = capsys.readouterr()
+    return captured.out + captured.err

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -76,7 +77,8 @@ def test_progress_reaches_stderr_while_it_runs_and_stdout_keeps_the_data(
         finally:
             if proc.poll() is None:
                 proc.kill()
-    lines = progress.read_text().splitlines()
+    # the plan (stderr, before the prompt) comes first; then the timestamped progress lines
+    lines = [line for line in progress.read_text().splitlines() if re.match(r"\d\d:\d\d:\d\d ", line)]
     assert lines[0].endswith("archiving 2 point(s), " + lines[0].rsplit(", ", 1)[1])
     for step in (" store 0%", " copy ", " verify", " archived (1/2)", " archived (2/2)"):
         assert any(step in line for line in lines), (step, lines)
@@ -86,7 +88,8 @@ def test_progress_reaches_stderr_while_it_runs_and_stdout_keeps_the_data(
     assert "ETA " in heartbeat
     assert lines[-1].split(" ", 1)[1].startswith("finished: 2/2 points")
     data = log.read_text()
-    assert "Candidates" in data  # the plan and the summary
+    assert "Candidates" not in data  # the plan went to stderr with the prompt; stdout: the summary
+    assert "Candidates" in progress.read_text()
     assert "archived 2" in data
     assert "store 0%" not in data
     assert "progress:" not in data
@@ -145,7 +148,7 @@ def test_sigterm_stops_the_same_way_with_json_output(admin: SandboxAdmin, tmp_pa
         finally:
             if proc.poll() is None:
                 proc.kill()
-    (summary,) = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    summary = json.loads(log.read_text())  # one document on stdout
     assert summary["interrupted"] is True
     assert summary["exit_code"] == 130
     assert _leases() == []
