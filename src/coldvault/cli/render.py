@@ -68,7 +68,7 @@ def render_plan(console: Console, plan: Plan, estimate: Estimate) -> None:
     flagged = {e.ami_id for e in estimate.points if e.costs_more}
     table = Table(title=f"Candidates (created before {plan.cutoff:%Y-%m-%d %H:%M} UTC)")
     for column in ("recovery point / AMI", "instance", "created (UTC)", "size", "note"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     for p in plan.candidates:
         notes = []
         if p.ami_id in plan.resuming:
@@ -86,7 +86,7 @@ def render_plan(console: Console, plan: Plan, estimate: Estimate) -> None:
     if plan.skipped:
         skipped = Table(title="Skipped")
         for column in ("recovery point", "reason", "detail"):
-            skipped.add_column(column, overflow="fold")
+            skipped.add_column(column)
         for s in plan.skipped:
             skipped.add_row(
                 s.point.arn.rsplit("/", 1)[-1] if ":image/" in s.point.arn else s.point.arn,
@@ -111,7 +111,7 @@ def render_plan(console: Console, plan: Plan, estimate: Estimate) -> None:
 def render_summary(console: Console, report: Report, bucket: str) -> None:
     table = Table(title=f"Run {report.run_id}")
     for column in ("AMI", "outcome", "archive key", "class", "bytes", "seconds", "why"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     skipped: dict[str, int] = {}
     for i in report.items:
         if i.get("outcome") == "skipped":

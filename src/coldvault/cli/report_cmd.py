@@ -196,7 +196,7 @@ def report(
         opts.emit(
             [listing_row(r) for r in rows],
             table=lambda console: show_listing(console, name, rows, wanted_kind),
-            summary=f"{len(rows)} reports in s3://{name}/logs/",
+            summary=f"{len(rows)} reports in s3://{name}/{keys.LOG_PREFIX}",
         )
         return
 
