@@ -52,7 +52,7 @@ class Settings:
     lease_seconds: float = 72 * 3600
     items_per_execution: int = 100  # the cloud's batch: points per state machine execution
     select: SelectPolicy = SelectPolicy.ALL
-    only_if_saves: bool = True
+    only_if_saves: bool = False
     retain_days: float | None = None  # from each point's creation; None: its lifecycle, else a year
     account_id: str = ""  # the caller's account (AMIs must be owned to be stored)
 

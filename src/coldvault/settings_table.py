@@ -270,7 +270,7 @@ ROWS: tuple[Row, ...] = (
         negative_flag="--no-only-if-saves",
         ssm="only-if-saves",
         parameter="OnlyIfSaves",
-        default="true",
+        default="false",
         parse=boolean,
         doc="`true` | `false`: keep in the vault a point whose archive would cost more than keeping it "
         "over its retention (freed blocks measured with the EBS direct APIs)",
