@@ -15,6 +15,7 @@ from typing import Any
 
 from coldvault.errors import ConfigurationError
 from coldvault.models import StorageClass
+from coldvault.periods import SelectPolicy
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -53,6 +54,9 @@ class Settings:
     lease_seconds: float = 30 * 60
     progress_seconds: float = 60.0  # without a terminal: a progress line at least this often
     items_per_execution: int = 100  # the cloud's batch: points per state machine execution
+    select: SelectPolicy = SelectPolicy.ALL
+    only_if_saves: bool = False
+    retain_days: float | None = None  # from each point's creation; None: its lifecycle, else a year
     account_id: str = ""  # the caller's account (AMIs must be owned to be stored)
 
     def __post_init__(self) -> None:
@@ -68,6 +72,7 @@ class Settings:
         data = asdict(self)
         data["cutoff"] = self.cutoff.isoformat()
         data["storage_class"] = self.storage_class.value
+        data["select"] = self.select.value
         return data
 
     @classmethod
@@ -76,6 +81,7 @@ class Settings:
         values = {k: v for k, v in data.items() if k in known}
         values["cutoff"] = datetime.fromisoformat(values["cutoff"])
         values["storage_class"] = StorageClass(values.get("storage_class", StorageClass.GLACIER_IR))
+        values["select"] = SelectPolicy(values.get("select", SelectPolicy.ALL))
         return cls(**values)
 
     def with_(self, **changes: Any) -> Settings:

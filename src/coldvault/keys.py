@@ -71,6 +71,20 @@ def archive_key(point: RecoveryPoint) -> str:
     )
 
 
+_ARCHIVE_RE = re.compile(
+    rf"^{re.escape(ARCHIVE_PREFIX)}(\d{{12}})/([a-z0-9-]+)/([^/]+)/(\d{{4}})/(\d{{2}})/(\d{{2}})/(ami-[0-9a-f]+){re.escape(_BIN)}$"
+)
+
+
+def parse_archive_key(key: str) -> tuple[str, datetime, str] | None:
+    """(instance id, creation day at 00:00 UTC, AMI id) of an archive key; None for any other key."""
+    match = _ARCHIVE_RE.match(key)
+    if match is None:
+        return None
+    _account, _region, instance, year, month, day, ami = match.groups()
+    return instance, datetime(int(year), int(month), int(day), tzinfo=UTC), ami
+
+
 def looks_like_archive_key(ref: str) -> bool:
     """Whether a user's reference names an object (an archive key, or a staging key) rather than an id."""
     return ref.startswith(ARCHIVE_PREFIX) or ref.endswith(_BIN)

@@ -10,9 +10,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from coldvault.models import RecoveryPoint, SkipReason
 from coldvault.periods import PeriodTracker
+
+if TYPE_CHECKING:
+    from coldvault.savings.estimate import Savings
 
 USABLE_STATES = frozenset({"COMPLETED", "AVAILABLE"})
 
@@ -44,6 +48,7 @@ class Plan:
     listed: int = 0
     too_recent: int = 0
     instances_kept: set[str] = field(default_factory=set)  # instances with points staying in the vault
+    savings: Savings | None = None  # what archiving each new candidate saves (coldvault.savings)
 
     @property
     def candidate_bytes(self) -> int:

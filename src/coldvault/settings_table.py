@@ -25,6 +25,7 @@ from typing import Any
 
 from coldvault.config import GB, MIB, parse_iso
 from coldvault.models import StorageClass
+from coldvault.periods import SelectPolicy
 
 
 class Invalid(ValueError):
@@ -106,6 +107,12 @@ class Choice:
             if choice.value.lower() == value.strip().lower():
                 return choice
         raise Invalid(f"must be one of {', '.join(c.value for c in self.of)}")
+
+
+def days_or_none(value: str, now: datetime) -> float | None:
+    """Days (1 to 36500), or 0 for none."""
+    days = float(number(at_least=0, at_most=36500)(value, now))
+    return days or None
 
 
 def days_before(value: str, now: datetime) -> datetime:
@@ -240,6 +247,47 @@ ROWS: tuple[Row, ...] = (
         default="false",
         parse=boolean,
         doc="`true` | `false`: also archive points that Vault Lock or a legal hold keeps (they end retained)",
+        plan=True,
+    ),
+    Row(
+        name="the selection policy",
+        field="select",
+        flag="--select",
+        ssm="select",
+        parameter="SelectPolicy",
+        default="all",
+        parse=Choice(SelectPolicy),
+        doc="`all` | `weekly` | `monthly` | `yearly`: archive every candidate, or only the last point of "
+        "each UTC calendar week, month or year per instance (the others stay in the vault)",
+        example="monthly",
+        metavar="POLICY",
+        plan=True,
+    ),
+    Row(
+        name="archiving only what saves",
+        field="only_if_saves",
+        flag="--only-if-saves",
+        negative_flag="--no-only-if-saves",
+        ssm="only-if-saves",
+        parameter="OnlyIfSaves",
+        default="false",
+        parse=boolean,
+        doc="`true` | `false`: keep in the vault a point whose archive would cost more than keeping it "
+        "over its retention (freed blocks measured with the EBS direct APIs)",
+        plan=True,
+    ),
+    Row(
+        name="the retention",
+        field="retain_days",
+        flag="--retain-days",
+        ssm="retain-days",
+        parameter="RetainDays",
+        default="0",
+        parse=days_or_none,
+        doc="days each recovery point is kept from its creation: the horizon archiving must pay back "
+        "within; 0: the point's own lifecycle, else 365 days",
+        example="180",
+        metavar="DAYS",
         plan=True,
     ),
     Row(

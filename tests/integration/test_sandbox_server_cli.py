@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -80,7 +81,9 @@ def test_sandbox_command_prints_the_environment_and_stops_on_interrupt() -> None
     assert "sandbox stopped" in err  # a message, not data: stderr
 
 
-def test_demo_runs_its_steps_and_leaves_nothing_running(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_runs_its_steps_and_leaves_nothing_running(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     console = Console(record=True, width=160)
     seen: list[str] = []
@@ -89,8 +92,16 @@ def test_demo_runs_its_steps_and_leaves_nothing_running(monkeypatch: pytest.Monk
         seen.append(ctx.endpoint_url)
         assert os.environ["AWS_ENDPOINT_URL"] == ctx.endpoint_url
 
-    ctx = run_demo(console, instances=3, rows=5, steps=[*STEPS, ("extra", extra_step)])
+    ctx = run_demo(console, instances=3, rows=5, steps=[*STEPS, ("extra", extra_step)], out_dir=tmp_path)
     text = console.export_text()
+    # The savings step measured the monthly points, explained a decision and wrote the chart.
+    assert "What archiving saves" in text
+    assert "EBS direct API requests" in text
+    assert "Why keep" in text or "Why archive" in text
+    page = ctx.data["savings_page"]
+    assert page is not None
+    assert page.parent == tmp_path
+    assert "<polyline" in page.read_text()
     assert "Recovery points in coldvault-demo" in text
     assert "CREATING" in text
     assert "PARTIAL" in text
@@ -102,8 +113,9 @@ def test_demo_runs_its_steps_and_leaves_nothing_running(monkeypatch: pytest.Monk
         urllib.request.urlopen(f"{ctx.endpoint_url}/_coldvault/settings", timeout=2)
 
 
-def test_demo_command(capsys: pytest.CaptureFixture[str], sandbox: SandboxServer) -> None:
-    main(["demo", "--instances", "2", "--rows", "3"])
+def test_demo_command(capsys: pytest.CaptureFixture[str], sandbox: SandboxServer, tmp_path: Path) -> None:
+    main(["demo", "--instances", "2", "--rows", "3", "--out-dir", str(tmp_path / "pages")])
     out = capsys.readouterr().out
     assert "demo finished" in out
+    assert (tmp_path / "pages" / "coldvault-demo-plan.html").exists()
     assert os.environ["MOTO_PORT"] == str(sandbox.port)

@@ -122,7 +122,7 @@ _SESSION_KEYS = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SESSION_TOKEN",
 )
-_SERVICES = ("backup", "ec2", "s3", "sqs", "ssm", "sts")
+_SERVICES = ("backup", "ebs", "ec2", "s3", "sqs", "ssm", "sts")
 _sessions: dict[tuple[str, ...], AwsSession] = {}
 _sessions_lock = threading.Lock()
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -40,6 +41,7 @@ class DemoContext:
     instances: int = 8
     seed: int = 0
     rows: int = 20
+    out_dir: Path = field(default_factory=Path.cwd)  # where the demo writes its pages
     data: dict[str, Any] = field(default_factory=dict)  # results one step leaves for the next
 
 
@@ -129,6 +131,22 @@ def archive_step(ctx: DemoContext) -> None:
     ctx.data["archive_report"] = report
 
 
+def savings_step(ctx: DemoContext) -> None:
+    """Measure what archiving the monthly points frees and costs (EBS direct APIs), and write the chart."""
+    from coldvault.aws.artifacts import Artifacts
+    from coldvault.demo.savings import demo_savings
+
+    Artifacts(ctx.aws.client("s3"), ctx.aws.region_name).ensure_bucket(DEMO_BUCKET)
+    ctx.data["savings_page"] = demo_savings(
+        ctx.aws,
+        vault=ctx.vault_name,
+        bucket=DEMO_BUCKET,
+        older_than_days=7,
+        console=ctx.console,
+        out_dir=ctx.out_dir,
+    )
+
+
 def cloud_step(ctx: DemoContext) -> None:
     from coldvault.cli.cloud_cmd import demo_cloud
 
@@ -144,6 +162,7 @@ def restore_step(ctx: DemoContext) -> None:
 STEPS: list[Step] = [
     ("Seed a fleet into the sandbox", seed_fleet_step),
     ("Recovery points in the vault", show_recovery_points_step),
+    ("What archiving saves: monthly points, measured (plan --select monthly --html)", savings_step),
     ("Plan and archive points older than 90 days (CLI engine)", archive_step),
     ("Archive in the cloud: deploy the stack, run it, report", cloud_step),
     ("Restore an archive to a launchable AMI", restore_step),
@@ -168,7 +187,13 @@ def demo_environment(endpoint_url: str) -> Iterator[dict[str, str]]:
 
 
 def run_demo(
-    console: Console, *, instances: int = 8, seed: int = 0, rows: int = 20, steps: list[Step] | None = None
+    console: Console,
+    *,
+    instances: int = 8,
+    seed: int = 0,
+    rows: int = 20,
+    steps: list[Step] | None = None,
+    out_dir: Path | None = None,
 ) -> DemoContext:
     """Start the sandbox, run every step, stop the sandbox; returns the context for inspection."""
     from coldvault.sandbox.server import SandboxServer
@@ -184,6 +209,7 @@ def run_demo(
             instances=instances,
             seed=seed,
             rows=rows,
+            out_dir=out_dir or Path.cwd(),
         )
         for number, (title, step) in enumerate(steps if steps is not None else STEPS, start=1):
             console.rule(f"[bold]{number}. {title}")

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
+from itertools import islice
 
 from coldvault import keys, manifest
 from coldvault.config import Settings
 from coldvault.errors import AwsError, NotFound, PreflightError
 from coldvault.models import SkipReason
+from coldvault.periods import PeriodTracker, SelectPolicy
 from coldvault.pipeline.services import Services
+from coldvault.pricing import Prices
+from coldvault.savings.breakeven import compression_ratio
+from coldvault.savings.estimate import RANGE, Savings, estimate_savings
 from coldvault.selection import Plan, Skipped, VaultRules, select
+
+COMPRESSION_SAMPLE = 10  # manifests read to learn this bucket's archive size per source byte
 
 
 def archived_amis(svc: Services, bucket: str) -> set[str]:
@@ -23,8 +32,15 @@ def archived_amis(svc: Services, bucket: str) -> set[str]:
         ) from exc
 
 
-def list_candidates(svc: Services, settings: Settings) -> Plan:
+def list_candidates(
+    svc: Services, settings: Settings, prices: Prices | None = None, *, measure_savings: bool | None = None
+) -> Plan:
     """The plan: candidates (largest first is the runner's business) and skipped points with reasons.
+
+    ``--select`` keeps only each period's last point per instance; the candidates' savings are then
+    measured (:mod:`coldvault.savings`; always for ``plan``, which passes ``measure_savings``, else only
+    with ``--only-if-saves``) and, with ``--only-if-saves``, those whose archive would cost more than
+    keeping them are skipped with their figures.
 
     The listing is streamed (paginator) over the whole vault, so younger points of an instance are
     seen (they share snapshot blocks: the cost estimate says so); only candidates, skipped points and
@@ -45,6 +61,10 @@ def list_candidates(svc: Services, settings: Settings) -> Plan:
             f"legal holds could not be checked ({exc.code or exc.message}); a held point fails at delete"
         )
     archived = archived_amis(svc, settings.bucket)
+    periods = None
+    if settings.select is not SelectPolicy.ALL:
+        periods = PeriodTracker(settings.select)
+        periods.see_archived(_archives(svc, settings.bucket))
     rules = VaultRules(
         min_retention_days=vault.min_retention_days if vault.locked or vault.min_retention_days else None,
         legal_holds=frozenset(holds),
@@ -56,11 +76,70 @@ def list_candidates(svc: Services, settings: Settings) -> Plan:
         archived=archived,
         rules=rules,
         include_undeletable=settings.include_undeletable,
+        periods=periods,
     )
     plan.warnings.extend(warnings)
     _drop_unstorable(svc, settings, plan)
+    if settings.only_if_saves if measure_savings is None else measure_savings:
+        _apply_savings(svc, settings, plan, prices or Prices(), archived)
     _resume_pending_deletions(svc, settings, plan)
     return plan
+
+
+def _archives(svc: Services, bucket: str) -> Iterator[tuple[str, datetime, str]]:
+    """(instance, creation day, AMI) of every archive in the bucket, from one listing of the keys."""
+    for key in svc.s3.iter_keys(bucket, keys.ARCHIVE_PREFIX):
+        parsed = keys.parse_archive_key(key)
+        if parsed is not None:
+            yield parsed
+
+
+def _learned_compression(svc: Services, bucket: str, archived: set[str]) -> float | None:
+    """Archive bytes per source byte over the newest few manifests, when plausible."""
+    pairs = []
+    for ami in islice(sorted(archived, reverse=True), COMPRESSION_SAMPLE):
+        record = manifest.read(svc.s3, bucket, keys.manifest_key(ami))
+        if record is not None and record.recovery_point.backup_size_bytes:
+            pairs.append((record.archive.size, record.recovery_point.backup_size_bytes))
+    return compression_ratio(pairs)
+
+
+def _apply_savings(svc: Services, settings: Settings, plan: Plan, prices: Prices, archived: set[str]) -> None:
+    """Measure what archiving each new candidate saves; with only-if-saves, skip those that do not pay."""
+    fresh = [p for p in plan.candidates if p.ami_id not in plan.resuming]
+    if not fresh:
+        return
+    learned = _learned_compression(svc, settings.bucket, archived) if archived else None
+    if svc.ebs is None:
+        plan.savings = Savings(method=RANGE, fallback_reason="no EBS direct API client")
+        return
+    savings = estimate_savings(
+        fresh,
+        backup=svc.backup,
+        ec2=svc.ec2,
+        ebs=svc.ebs,
+        vault=settings.vault,
+        storage_class=settings.storage_class.value,
+        prices=prices,
+        now=svc.clock.now(),
+        retain_days=settings.retain_days,
+        only_if_saves=settings.only_if_saves,
+        source_compression=learned,
+    )
+    plan.savings = savings
+    if savings.method == RANGE:
+        plan.warnings.append(
+            "what archiving frees is a range: the EBS direct APIs could not be used "
+            f"({savings.fallback_reason})"
+        )
+    keep = {c.point.ami_id: c.reason for c in savings.candidates if not c.archive}
+    if not keep:
+        return
+    plan.candidates = [p for p in plan.candidates if p.ami_id not in keep]
+    for point in fresh:
+        if point.ami_id in keep:
+            plan.skipped.append(Skipped(point, SkipReason.COSTS_MORE, keep[point.ami_id]))
+            plan.instances_kept.add(point.instance_id)
 
 
 def _resume_pending_deletions(svc: Services, settings: Settings, plan: Plan) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from coldvault.aws.backup import Backup
+from coldvault.aws.ebs import Ebs
 from coldvault.aws.ec2 import Ec2
 from coldvault.aws.s3 import S3
 from coldvault.aws.session import AwsSession
@@ -59,6 +60,7 @@ class Services:
     s3: S3
     sqs: Sqs
     clock: Clock
+    ebs: Ebs | None = None  # the EBS direct APIs, for what archiving frees (plan and listing only)
     region: str = ""  # the clients' Region (a restore checks the bucket is in it)
     owner: LeaseOwner = field(default_factory=lambda: LeaseOwner(run_id=""))
     stale_lease: StaleCheck = _never
@@ -74,6 +76,7 @@ def services_from_session(
         ec2=Ec2(aws.client("ec2")),
         s3=S3(aws.client("s3")),
         sqs=Sqs(aws.client("sqs")),
+        ebs=Ebs(aws.client("ebs")),
         clock=clock or SystemClock(),
         region=aws.region_name,
         owner=owner or LeaseOwner(run_id=""),

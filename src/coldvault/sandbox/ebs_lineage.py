@@ -23,12 +23,13 @@ with per-instance overrides (``ebs_instance_profiles``).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import heapq
 import random
 import threading
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,10 +48,14 @@ def _unit(*parts: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+@functools.lru_cache(maxsize=65536)
+def _version_tag(version: str) -> bytes:
+    return hashlib.sha256(version.encode()).digest()[:8]
+
+
 def block_token(version: str, index: int) -> str:
     """An opaque token for one version of one block (the model's pattern ``^[A-Za-z0-9+/=]+$``)."""
-    digest = hashlib.sha256(f"{version}:{index}".encode()).digest()[:24]
-    return base64.b64encode(digest).decode()
+    return base64.b64encode(_version_tag(version) + index.to_bytes(8, "big")).decode()
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,21 @@ class Lineage:
             if at < len(changes) and changes[at] == index:
                 return self.entries[earlier].snapshot_id
         return None
+
+    def versions(self, position: int, indexes: list[int]) -> list[str | None]:
+        """:meth:`version` of many ascending ``indexes`` at once (one slice per snapshot, not per block)."""
+        if not indexes:
+            return []
+        low, high = indexes[0], indexes[-1]
+        found: dict[int, str] = {}
+        for earlier in range(position, -1, -1):
+            changes = self.changes(earlier)
+            writer = self.entries[earlier].snapshot_id
+            for index in changes[bisect_left(changes, low) : bisect_right(changes, high)]:
+                found.setdefault(index, writer)
+            if len(found) >= len(indexes) and all(i in found for i in indexes):
+                break
+        return [found.get(i) for i in indexes]
 
     def blocks(self, position: int, start: int) -> Iterator[int]:
         """The allocated block indexes of the snapshot at ``position``, ascending from ``start``."""

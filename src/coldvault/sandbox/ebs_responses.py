@@ -157,8 +157,11 @@ def make_list_snapshot_blocks(original: Callable[[Any], Any]) -> Callable[[Any],
             raise _not_found(snapshot_id)
         lineage, position = found
         page, next_token = _page(self, lambda start: lineage.blocks(position, start))
-        version = lineage.version
-        items = [{"BlockIndex": i, "BlockToken": block_token(str(version(position, i)), i)} for i in page]
+        versions = lineage.versions(position, page)
+        items = [
+            {"BlockIndex": i, "BlockToken": block_token(str(v), i)}
+            for i, v in zip(page, versions, strict=True)
+        ]
         return _body(lineage, "Blocks", items, next_token)
 
     list_snapshot_blocks._coldvault = True  # type: ignore[attr-defined]
@@ -195,11 +198,12 @@ def make_list_changed_blocks(original: Callable[[Any], Any]) -> Callable[[Any], 
 
         page, next_token = _page(self, indexes)
         items: list[dict[str, Any]] = []
-        for index in page:
+        olders = lineage.versions(first_at, page) if first_at is not None else [None] * len(page)
+        for index, older, newer in zip(page, olders, lineage.versions(second_at, page), strict=True):
             item: dict[str, Any] = {"BlockIndex": index}
-            if first_at is not None and (older := lineage.version(first_at, index)) is not None:
+            if older is not None:
                 item["FirstBlockToken"] = block_token(older, index)
-            if (newer := lineage.version(second_at, index)) is not None:
+            if newer is not None:
                 item["SecondBlockToken"] = block_token(newer, index)
             items.append(item)
         return _body(lineage, "ChangedBlocks", items, next_token)

@@ -75,8 +75,11 @@ def assess(
     prices: Prices,
     horizon_days: float,
     compression: float = DEFAULT_COMPRESSION,
+    archive_bytes: int | None = None,
 ) -> Assessment:
-    archive_bytes = math.ceil(held_bytes * compression)
+    """``archive_bytes``: the archive's expected size when known, else ``held_bytes`` × ``compression``."""
+    if archive_bytes is None:
+        archive_bytes = math.ceil(held_bytes * compression)
     keep_month = freed_bytes / GB * prices.backup_ec2_gb_month
     archive_month = archive_bytes / GB * prices.class_gb_month[storage_class]
     tier = CHEAPEST_TIER.get(storage_class, "")

@@ -96,11 +96,17 @@ def estimate_savings(
     now: datetime,
     retain_days: float | None = None,
     only_if_saves: bool = True,
-    compression: float | None = None,
-    compression_source: str = "default",
+    source_compression: float | None = None,
 ) -> Savings:
-    ratio = compression if compression is not None else DEFAULT_COMPRESSION
-    result = Savings(compression=ratio, compression_source=compression_source if compression else "default")
+    """``source_compression``: archive bytes per byte of the AMI's volumes, learned from this bucket's
+    archives; without it, :data:`DEFAULT_COMPRESSION` per byte the snapshots hold."""
+    result = Savings(
+        compression=source_compression or DEFAULT_COMPRESSION,
+        compression_source="per volume byte, learned from this bucket's archives"
+        if source_compression
+        else "per byte held, a default: no plausible archives in this bucket yet",
+    )
+    ratio = _Ratio(source_compression)
     by_instance: dict[str, list[RecoveryPoint]] = {}
     for point in candidates:
         by_instance.setdefault(point.resource_arn, []).append(point)
@@ -133,6 +139,18 @@ def estimate_savings(
     return result
 
 
+@dataclass(frozen=True)
+class _Ratio:
+    """How an archive's size is estimated: per volume byte when learned, else per byte held."""
+
+    per_volume_byte: float | None
+
+    def archive_bytes(self, point: RecoveryPoint, held: int) -> int:
+        if self.per_volume_byte:
+            return round(point.backup_size_bytes * self.per_volume_byte)
+        return round(held * DEFAULT_COMPRESSION)
+
+
 def _decide(
     point: RecoveryPoint,
     measured: InstanceBlocks | None,
@@ -141,7 +159,7 @@ def _decide(
     now: datetime,
     retain_days: float | None,
     only_if_saves: bool,
-    ratio: float,
+    ratio: _Ratio,
 ) -> CandidateSavings:
     blocks = measured.points.get(point.ami_id) if measured is not None else None
     if blocks is None:
@@ -153,7 +171,7 @@ def _decide(
         storage_class=storage_class,
         prices=prices,
         horizon_days=horizon_days(point, now, retain_days),
-        compression=ratio,
+        archive_bytes=ratio.archive_bytes(point, held),
     )
     archive = result.pays or not only_if_saves
     reason = result.reason if result.pays or only_if_saves else f"archived although {result.reason}"
@@ -167,7 +185,7 @@ def _range(
     now: datetime,
     retain_days: float | None,
     only_if_saves: bool,
-    ratio: float,
+    ratio: _Ratio,
 ) -> CandidateSavings:
     """Without block listings: assume the best case (every block its own) to decide, say it is a range."""
     size = point.backup_size_bytes
@@ -177,7 +195,7 @@ def _range(
         storage_class=storage_class,
         prices=prices,
         horizon_days=horizon_days(point, now, retain_days),
-        compression=ratio,
+        archive_bytes=ratio.archive_bytes(point, size),
     )
     archive = best.pays or not only_if_saves
     reason = "frees between nothing and its whole size (block sharing unknown); at best it " + (
@@ -193,7 +211,7 @@ def _as_range(
     now: datetime,
     retain_days: float | None,
     only_if_saves: bool,
-    ratio: float,
+    ratio: _Ratio,
 ) -> CandidateSavings:
     if decided.method == RANGE:
         return decided

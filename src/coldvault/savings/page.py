@@ -92,8 +92,8 @@ def render(
                     curves, x_label="days from now", y_label="USD", unit="$", title="cumulative cost"
                 ),
                 h.paragraph(
-                    method + f" Archives are estimated at {savings.compression:.2f} of the blocks held "
-                    f"({savings.compression_source}) and billed for {storage_class}'s minimum duration; "
+                    method + f" Archives are estimated at {savings.compression:.2f} bytes "
+                    f"{savings.compression_source}, billed for {storage_class}'s minimum duration; "
                     "one-off costs (copy, the store's block reads, one restore) start each archive line."
                 ),
             ),
