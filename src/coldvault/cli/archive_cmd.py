@@ -26,7 +26,7 @@ from coldvault import preflight as checks
 from coldvault.aws.session import AwsSession
 from coldvault.aws.ssm import Ssm
 from coldvault.aws.sts import Sts
-from coldvault.cli import progress_view, render
+from coldvault.cli import progress_view, render, savings_view
 from coldvault.cli.options import GlobalOptions, OutputFormat, example, global_options, with_global_options
 from coldvault.config import Settings, new_run_id
 from coldvault.errors import ColdvaultError, ConfigurationError, UsageError
@@ -90,8 +90,11 @@ def build(
     return svc, settings, price_table
 
 
-def make_plan(svc: Services, settings: Settings, prices: pricing.Prices) -> tuple[Plan, pricing.Estimate]:
-    plan = pipeline.list_candidates(svc, settings)
+def make_plan(
+    svc: Services, settings: Settings, prices: pricing.Prices, *, measure_savings: bool | None = None
+) -> tuple[Plan, pricing.Estimate]:
+    """The plan and its cost; what archiving saves is measured for ``plan`` and with --only-if-saves."""
+    plan = pipeline.list_candidates(svc, settings, prices, measure_savings=measure_savings)
     estimate = pricing.estimate(
         plan.candidates,
         settings.storage_class,
@@ -171,6 +174,12 @@ ConfigOpt = Annotated[
     str | None, typer.Option("--config", help="SSM Parameter Store path with the settings (flags win).")
 ]
 PricesOpt = Annotated[str | None, typer.Option("--prices", help="JSON file overriding the price table.")]
+HtmlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--html", metavar="FILE", help="Also write the cost chart and every candidate's figures as a page."
+    ),
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
@@ -216,16 +225,33 @@ def _prepare(
     opts = global_options(ctx)
     svc, settings, price_table = build(opts, flags, config, prices)
     preflight(svc, opts.aws, settings, changing=changing)
-    plan, estimate = make_plan(svc, settings, price_table)
+    plan, estimate = make_plan(svc, settings, price_table, measure_savings=None if changing else True)
     return opts, svc, settings, plan, estimate
 
 
-def plan_cmd(ctx: typer.Context, config: ConfigOpt = None, prices: PricesOpt = None, **given: Any) -> None:
-    """Show what would be archived, what is skipped and why, and the cost before and after (read-only)."""
-    opts, _, _, plan, estimate = _prepare(ctx, _flags(PLAN_ROWS, given), config, prices, changing=False)
+def plan_cmd(
+    ctx: typer.Context, config: ConfigOpt = None, prices: PricesOpt = None, html: HtmlOpt = None, **given: Any
+) -> None:
+    """Show what would be archived, what is skipped and why, what archiving saves (read-only)."""
+    opts, _, settings, plan, estimate = _prepare(
+        ctx, _flags(PLAN_ROWS, given), config, prices, changing=False
+    )
+    if html is not None and plan.savings is not None:
+        savings_view.write_html(
+            html,
+            plan.savings,
+            prices=pricing.Prices.load(prices),
+            storage_class=settings.storage_class.value,
+            vault=settings.vault,
+        )
+
+    def table(console: Console) -> None:
+        render.render_plan(console, plan, estimate)
+        savings_view.print_savings(console, plan.savings)
+
     opts.emit(
-        render.plan_json(plan, estimate),
-        table=lambda console: render.render_plan(console, plan, estimate),
+        {**render.plan_json(plan, estimate), "savings": savings_view.savings_json(plan.savings)},
+        table=table,
         summary=render.plan_line(plan),
     )
 
