@@ -46,7 +46,7 @@ def install() -> None:
         # The in-process Lambda runner: moto's LambdaSimpleBackend.invoke only echoes.
         lambda_runner.install()
         cfn_buckets.install()  # stacks' buckets keep Block Public Access
-        cfn_change_sets.install()  # after the stacks' patches: change sets create and update through them
+        cfn_change_sets.install()  # change sets create and update stacks as CreateStack/UpdateStack do
         # Stack-created state machines execute; Wait/Retry follow sandbox time.
         stepfunctions.install()
         state.install_reset_hook()
