@@ -28,6 +28,7 @@ def install() -> None:
         from coldvault.sandbox import (
             backup_responses,
             cfn_buckets,
+            cfn_stacks,
             ec2_copy,
             ec2_responses,
             lambda_runner,
@@ -43,6 +44,7 @@ def install() -> None:
         # The in-process Lambda runner: moto's LambdaSimpleBackend.invoke only echoes.
         lambda_runner.install()
         cfn_buckets.install()  # stacks' buckets keep Block Public Access
+        cfn_stacks.install()  # parameters as strings, rollbacks, "No updates are to be performed."
         # Stack-created state machines execute; Wait/Retry follow sandbox time.
         stepfunctions.install()
         state.install_reset_hook()
