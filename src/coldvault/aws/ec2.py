@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from coldvault.aws.errors import aws_call
-from coldvault.errors import NotFound
+from coldvault.errors import AwsError, NotFound, StoreQuotaExceeded
 
 DESCRIBE_STORE_BATCH = 20  # DescribeStoreImageTasks accepts at most 20 ImageIds
 DESCRIBE_IMAGES_BATCH = 200
@@ -84,12 +84,32 @@ class Ec2:
         self.client = client
 
     def create_store_image_task(self, ami_id: str, bucket: str, tags: dict[str, str]) -> str:
-        """``ec2:CreateStoreImageTask``; the object key EC2 will write."""
+        """``ec2:CreateStoreImageTask``; the object key EC2 will write (or has written).
+
+        EC2 answers ``InvalidRequest`` "The AMI already exists in the bucket…" when ``<ami>.bin`` is
+        there (stored before): that object is the result, its key is returned. "A CreateStoreImageTask
+        is already in progress for the AMI…" (EC2 stores an AMI once at a time, into any bucket) is
+        raised as :class:`StoreQuotaExceeded`: wait and retry, as for the quota. (These are the answers
+        public code sees from the real API; the API reference lists no errors.)
+        """
         kwargs: dict[str, Any] = {"ImageId": ami_id, "Bucket": bucket}
         if tags:
             kwargs["S3ObjectTags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-        with aws_call("CreateStoreImageTask"):
-            r = self.client.create_store_image_task(**kwargs)
+        try:
+            with aws_call("CreateStoreImageTask"):
+                r = self.client.create_store_image_task(**kwargs)
+        except AwsError as exc:
+            refusal = str(exc).lower()
+            if exc.code == "InvalidRequest" and "already exists in the bucket" in refusal:
+                return f"{ami_id}.bin"
+            if exc.code == "InvalidRequest" and "already in progress" in refusal:
+                raise StoreQuotaExceeded(
+                    str(exc),
+                    code=exc.code,
+                    operation=exc.operation,
+                    hint="another store of this AMI is running; it is retried when that one ends",
+                ) from exc
+            raise
         return str(r.get("ObjectKey", f"{ami_id}.bin"))
 
     def describe_store_tasks(self, ami_ids: Sequence[str]) -> dict[str, StoreTask]:

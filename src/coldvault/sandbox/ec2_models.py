@@ -21,6 +21,14 @@ TASKS_ATTR = "_coldvault_image_tasks"
 IN_PROGRESS, COMPLETED, FAILED = "InProgress", "Completed", "Failed"
 DEFAULT_FAILURE = "The AMI could not be stored: reading the data of one of its snapshots failed."
 MAX_IMAGE_IDS = 20
+# EC2's answers (code InvalidRequest) as code that runs against the real API sees them.
+ALREADY_IN_PROGRESS = (
+    "A CreateStoreImageTask is already in progress for the AMI. "
+    "You can't run multiple concurrent store image requests for the same AMI."
+)
+ALREADY_IN_BUCKET = (
+    "The AMI already exists in the bucket. You can't create multiple copies of an AMI in the same S3 bucket."
+)
 
 LOCK = threading.RLock()
 _SETTLING = threading.local()
@@ -261,16 +269,9 @@ def create_store_task(
         key = f"{image_id}.bin"
         for task in tasks_of(backend).stores:
             if task.ami_id == image_id and task.observe(now)[0] == IN_PROGRESS:
-                raise ImageTaskError(
-                    "IncorrectState",
-                    f"A store task for {image_id} is already in progress (into bucket {task.bucket}).",
-                )
+                raise ImageTaskError("InvalidRequest", ALREADY_IN_PROGRESS)
         if key in found.keys:
-            raise ImageTaskError(
-                "InvalidParameterValue",
-                f"The S3 bucket {bucket} already holds a copy of {image_id} ({key}); "
-                "an AMI can be stored only once per bucket.",
-            )
+            raise ImageTaskError("InvalidRequest", ALREADY_IN_BUCKET)
         in_progress = store_in_progress_bytes(backend, now)
         if in_progress >= STATE.settings.store_quota_bytes:
             raise ImageTaskError("ResourceLimitExceeded", quota_message("CreateStoreImageTask"))
