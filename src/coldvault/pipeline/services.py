@@ -11,7 +11,7 @@ from coldvault.aws.ec2 import Ec2
 from coldvault.aws.s3 import S3
 from coldvault.aws.session import AwsSession
 from coldvault.aws.sqs import Sqs
-from coldvault.clock import Clock, SystemClock
+from coldvault.clock import Clock
 from coldvault.lease import LeaseOwner, StaleCheck
 
 
@@ -45,6 +45,6 @@ def services_from_session(
         ec2=Ec2(aws.client("ec2")),
         s3=S3(aws.client("s3")),
         sqs=Sqs(aws.client("sqs")),
-        clock=clock or SystemClock(),
+        clock=clock or aws.clock,  # the endpoint's time (coldvault.clock.ServerClock)
         owner=owner or LeaseOwner(run_id=""),
     )
