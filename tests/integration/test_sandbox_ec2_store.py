@@ -139,6 +139,22 @@ def test_large_objects_have_many_parts_and_stable_content(admin: SandboxAdmin, e
     assert first["ETag"] == second["ETag"]  # same AMI, same bytes
 
 
+def test_a_queued_task_stays_at_zero_percent_then_works(admin: SandboxAdmin, ec2: Any, s3: Any) -> None:
+    admin.update_settings(store_bytes_per_second=GIB, store_queue_seconds=600)
+    image_id = make_ami(admin, [100])  # 100 s of work after 600 s in the queue
+    store(ec2, image_id)
+    admin.advance_clock(590)
+    assert (task_of(ec2, image_id)["StoreTaskState"], task_of(ec2, image_id)["ProgressPercentage"]) == (
+        "InProgress",
+        0,
+    )
+    admin.advance_clock(60)  # 50 s of work done
+    assert 45 <= task_of(ec2, image_id)["ProgressPercentage"] <= 55
+    admin.advance_clock(60)
+    assert task_of(ec2, image_id)["StoreTaskState"] == "Completed"
+    assert s3.head_object(Bucket=BUCKET, Key=f"{image_id}.bin")["ContentLength"] > 0
+
+
 def test_object_size_is_capped(admin: SandboxAdmin, ec2: Any, s3: Any) -> None:
     admin.update_settings(size_scale=1.0, max_object_bytes=100_000)
     image_id = make_ami(admin, [8])

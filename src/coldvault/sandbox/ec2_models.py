@@ -61,14 +61,17 @@ class StoreImageTask:
     failure_reason: str = ""
     failure_point: float = 0.5  # the fraction of the work done when a failing task fails
     object_written: bool = False
+    queued_seconds: float = 0.0  # InProgress at 0 % this long before the work starts
 
     def duration(self) -> timedelta:
         rate = STATE.settings.store_bytes_per_second
         return timedelta(seconds=self.size_bytes / rate if rate > 0 else 0.0)
 
     def observe(self, now: datetime) -> tuple[str, int]:
-        """(state, progress percentage) at ``now``."""
-        elapsed = now - self.start_time
+        """(state, progress percentage) at ``now``: queued (``InProgress``, 0 %), then working."""
+        elapsed = now - self.start_time - timedelta(seconds=self.queued_seconds)
+        if elapsed < timedelta(0):
+            return IN_PROGRESS, 0
         total = self.duration()
         if self.failure_reason and elapsed >= total * self.failure_point:
             return FAILED, min(99, int(100 * self.failure_point)) if total else 0
@@ -77,7 +80,7 @@ class StoreImageTask:
         return IN_PROGRESS, min(99, int(100 * elapsed / total))
 
     def finished_at(self) -> datetime:
-        return self.start_time + self.duration()
+        return self.start_time + timedelta(seconds=self.queued_seconds) + self.duration()
 
 
 @dataclass
@@ -287,6 +290,7 @@ def create_store_task(
             header=_header(backend, image),
             metadata=_metadata(image),
             failure_reason=reason,
+            queued_seconds=max(0.0, STATE.settings.store_queue_seconds),
         )
         tasks_of(backend).stores.append(task)
         return task
