@@ -28,6 +28,7 @@ def install() -> None:
         from coldvault.sandbox import (
             backup_responses,
             cfn_buckets,
+            cfn_change_sets,
             cfn_stacks,
             ebs_responses,
             ec2_copy,
@@ -47,6 +48,7 @@ def install() -> None:
         lambda_runner.install()
         cfn_buckets.install()  # stacks' buckets keep Block Public Access
         cfn_stacks.install()  # parameters as strings, rollbacks, "No updates are to be performed."
+        cfn_change_sets.install()  # after the stacks' patches: change sets create and update through them
         # Stack-created state machines execute; Wait/Retry follow sandbox time.
         stepfunctions.install()
         state.install_reset_hook()
