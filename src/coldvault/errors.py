@@ -81,6 +81,10 @@ class StoreDeadlineExceeded(ColdvaultError):
     """A store task did not finish before the configured deadline."""
 
 
+class CopyDeadlineExceeded(ColdvaultError):
+    """A multipart copy did not finish before the configured deadline (the upload is kept)."""
+
+
 class CopyIncomplete(ColdvaultError):
     """A multipart copy made progress but is not finished: call the copy step again."""
 
