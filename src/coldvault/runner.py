@@ -127,11 +127,13 @@ class Runner:
 
     def _poll(self, pool: ThreadPoolExecutor) -> float:
         """Check every storing task; seconds until the next poll."""
+        works = list(self.storing.values())
         try:
-            updated = pipeline.check_stores(self.svc, self.settings, list(self.storing.values()))
+            updated = pipeline.check_stores(self.svc, self.settings, works)
         except ColdvaultError as exc:
-            self.emit(Event(kind="waiting", message=f"polling failed, retrying: {exc.one_line()}"))
-            return self.settings.min_poll_seconds
+            # check_stores answers AWS's errors itself (backing off, or failing the points they concern):
+            # anything else will not go away by polling again.
+            updated = [pipeline.failed(w, exc) for w in works]
         for work in updated:
             if work.stage is Stage.STORING:
                 self.storing[work.ami_id] = work
