@@ -4,8 +4,10 @@
   (an AMI bigger than the limit starts alone); at most ``concurrency`` points are in flight.
 - A quota refusal (``StoreQuotaExceeded``) is waited out, retrying, until the quota-wait deadline.
 - Every in-progress task is polled with batched ``DescribeStoreImageTasks`` at the interval the
-  observed progress suggests (``check_stores``), each task under the store deadline.
-- Finished stores go to a pool of workers: copy (reported part by part) → verify → delete → publish.
+  observed progress suggests (``check_stores``), each task under the store deadline; a poll error that
+  waiting will not cure fails the points polled, throttling backs off (both decided by ``check_stores``).
+- Finished stores go to a pool of workers: copy (in slices, each copying at least one part, under the
+  copy deadline) → verify → delete → publish.
 - Every move is an :class:`~coldvault.progress.Event` for the renderer.
 """
 

@@ -218,3 +218,17 @@ def test_every_batch_size_fits_the_history_by_construction() -> None:
     assert [handlers._poll_budget(n) for n in (25, 40, 100, 212)] == [96, 56, 16, 2]
     assert handlers._items_per_execution({}) == 100
     assert handlers._items_per_execution({handlers.ITEMS_PER_EXECUTION_ENV: "250"}) == 212
+
+
+def test_throttled_polls_count_against_the_budget_too() -> None:
+    """A throttled poll costs the execution's history as much as any other: it is counted and spaced."""
+    f = fakes()
+    s = settings()
+    w = replace(storing(f, 1), next_poll_seconds=s.min_poll_seconds)
+    throttled = Throttled("RequestLimitExceeded", code="RequestLimitExceeded")
+    f.rec.fail_next("DescribeStoreImageTasks", *[throttled] * 1000)
+    while w.stage is Stage.STORING:
+        f.clock.advance(w.next_poll_seconds)
+        (w,) = check_stores(f.services, s, [w], poll_budget=16)
+    assert w.store_polls <= 16
+    assert w.error_type == "StoreDeadlineExceeded"

@@ -15,20 +15,12 @@ from coldvault.pipeline.common import failed, is_ours, is_transient, timed
 from coldvault.pipeline.services import Services
 
 
-def poll_interval(
-    progress: int,
-    elapsed_seconds: float,
-    *,
-    minimum: float,
-    maximum: float,
-    growth: float = 0.0,
-) -> float:
+def poll_interval(progress: int, elapsed_seconds: float, *, minimum: float, maximum: float) -> float:
     """When to look again at a store task ``progress`` percent done after ``elapsed_seconds``.
 
     With progress: half the time the task still needs at its observed rate. Without progress yet
     (a queued task sits at 0 %): back off, a quarter of the time it has taken so far. Within
-    ``minimum`` and ``maximum``; but never sooner than ``growth`` × the elapsed time, which bounds the
-    number of polls up to any deadline to a logarithm of it (see :func:`poll_growth`).
+    ``minimum`` and ``maximum`` (the state machine spaces polls further, see :func:`poll_growth`).
     """
     if 0 < progress < 100 and elapsed_seconds > 0:
         rate = progress / elapsed_seconds  # percent per second
@@ -37,8 +29,7 @@ def poll_interval(
         wanted = elapsed_seconds / 4
     else:
         wanted = minimum
-    floor = max(0.0, elapsed_seconds) * growth
-    return max(minimum, floor, min(maximum, wanted))
+    return max(minimum, min(maximum, wanted))
 
 
 def poll_growth(deadline_seconds: float, minimum: float, polls: int) -> float:
@@ -149,22 +140,29 @@ def check_stores(
     server error backs off (the interval doubles) within the store deadline.
     """
     storing = [w.ami_id for w in works if w.stage is Stage.STORING]
+    error: AwsError | None = None
+    tasks: dict[str, StoreTask] = {}
     try:
         tasks = svc.ec2.describe_store_tasks(storing) if storing else {}
     except AwsError as exc:
-        if not is_transient(exc):
-            return [failed(w, exc) if w.stage is Stage.STORING else w for w in works]
-        return [_backed_off(svc, settings, w, exc) if w.stage is Stage.STORING else w for w in works]
+        error = exc
     result: list[PointWork] = []
     for work in works:
         if work.stage is not Stage.STORING:
             result.append(work)
             continue
-        work = replace(work, store_polls=work.store_polls + 1)
-        try:
-            result.append(_observed(svc, settings, work, tasks, poll_budget))
-        except AwsError as exc:  # the staging object's HEAD
-            result.append(_backed_off(svc, settings, work, exc) if is_transient(exc) else failed(work, exc))
+        work = replace(work, store_polls=work.store_polls + 1)  # a failed poll costs history too
+        failure = error
+        if failure is None:
+            try:
+                result.append(_observed(svc, settings, work, tasks, poll_budget))
+                continue
+            except AwsError as exc:  # the staging object's HEAD
+                failure = exc
+        if is_transient(failure):
+            result.append(_backed_off(svc, settings, work, failure, poll_budget))
+        else:
+            result.append(failed(work, failure))
     return result
 
 
@@ -184,13 +182,30 @@ def _late(work: PointWork, elapsed: float, why: str = "") -> PointWork:
     return failed(work, late)
 
 
-def _backed_off(svc: Services, settings: Settings, work: PointWork, exc: AwsError) -> PointWork:
+def _backed_off(
+    svc: Services, settings: Settings, work: PointWork, exc: AwsError, poll_budget: int | None
+) -> PointWork:
     """A poll that could not look (throttled, server error): look again later, within the deadline."""
     elapsed = _elapsed(svc, work, None)
     if elapsed > settings.store_deadline_seconds:
         return _late(work, elapsed, f"; the last poll failed: {exc.one_line()}")
-    interval = min(settings.max_poll_seconds, max(settings.min_poll_seconds, 2 * work.next_poll_seconds))
-    return replace(work, next_poll_seconds=interval)
+    wanted = min(settings.max_poll_seconds, max(settings.min_poll_seconds, 2 * work.next_poll_seconds))
+    return replace(work, next_poll_seconds=_spaced(settings, work, elapsed, wanted, poll_budget))
+
+
+def _spaced(
+    settings: Settings, work: PointWork, elapsed: float, wanted: float, poll_budget: int | None
+) -> float:
+    """``wanted`` seconds, or longer so the point's ``poll_budget`` spans its store deadline: never sooner
+    than :func:`poll_growth` × the elapsed time, and with one poll left, not before the deadline."""
+    if poll_budget is None:
+        return wanted
+    growth = poll_growth(settings.store_deadline_seconds, settings.min_poll_seconds, poll_budget)
+    interval = max(wanted, elapsed * growth)
+    if work.store_polls >= poll_budget - 1:
+        # One poll left: spend it when the deadline has passed (or the task will be done by then).
+        interval = max(interval, settings.store_deadline_seconds - elapsed + 1)
+    return interval
 
 
 def _observed(
@@ -223,15 +238,10 @@ def _observed(
     if elapsed > settings.store_deadline_seconds:
         return _late(work, elapsed)
     progress = task.progress if task is not None else work.store_progress
-    growth = 0.0
-    if poll_budget is not None:
-        growth = poll_growth(settings.store_deadline_seconds, settings.min_poll_seconds, poll_budget)
-    interval = poll_interval(
-        progress, elapsed, minimum=settings.min_poll_seconds, maximum=settings.max_poll_seconds, growth=growth
+    wanted = poll_interval(
+        progress, elapsed, minimum=settings.min_poll_seconds, maximum=settings.max_poll_seconds
     )
-    if poll_budget is not None and work.store_polls >= poll_budget - 1:
-        # One poll left: spend it when the deadline has passed (or the task will be done by then).
-        interval = max(interval, settings.store_deadline_seconds - elapsed + 1)
+    interval = _spaced(settings, work, elapsed, wanted, poll_budget)
     return replace(
         work,
         store_state=task.state if task is not None else work.store_state,
