@@ -32,7 +32,6 @@ class Outcome(enum.StrEnum):
     SKIPPED = "skipped"  # not selected (reason given)
     FAILED = "failed"  # something failed before verification: recovery point kept
     LEASED = "leased"  # another run holds this point: left alone
-    PLANNED = "planned"  # dry run: would be archived
 
 
 class SkipReason(enum.StrEnum):

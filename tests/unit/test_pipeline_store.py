@@ -211,13 +211,13 @@ def test_every_batch_size_fits_the_history_by_construction() -> None:
 
     per_point = handlers.EVENTS_PER_POINT
     for configured in range(1, 251):
-        items = handlers._items_per_execution({handlers.ITEMS_PER_EXECUTION_ENV: str(configured)})
+        items = handlers._items_per_execution(settings(items_per_execution=configured))
         budget = handlers._poll_budget(items)
         assert budget >= handlers.MIN_POLL_BUDGET
         assert items * (per_point + handlers.EVENTS_PER_POLL * budget) <= handlers.HISTORY_EVENTS_PLANNED
     assert [handlers._poll_budget(n) for n in (25, 40, 100, 212)] == [96, 56, 16, 2]
-    assert handlers._items_per_execution({}) == 100
-    assert handlers._items_per_execution({handlers.ITEMS_PER_EXECUTION_ENV: "250"}) == 212
+    assert handlers._items_per_execution(settings()) == 100
+    assert handlers._items_per_execution(settings(items_per_execution=250)) == 212
 
 
 def test_throttled_polls_count_against_the_budget_too() -> None:

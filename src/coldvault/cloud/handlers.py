@@ -12,14 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from coldvault import preflight
 from coldvault.cloud import runs
 from coldvault.cloud.runtime import cached_session, log, runtime
-from coldvault.config import new_run_id
+from coldvault.config import Settings, new_run_id
 from coldvault.models import Outcome, PointWork, Stage
 from coldvault.pipeline import capacity
 from coldvault.pipeline.copy import copy_archive as copy_step
@@ -34,8 +33,6 @@ from coldvault.pipeline.verify import verify_archive as verify_step
 from coldvault.report import record_plan
 from coldvault.report import write_report as report_step
 
-ITEMS_PER_EXECUTION_ENV = "COLDVAULT_ITEMS_PER_EXECUTION"
-DEFAULT_ITEMS_PER_EXECUTION = 100
 # Of the time an invocation has left: RECORD_MARGIN_SECONDS to return the copy's progress before
 # Lambda stops the function, and COMPLETE_RESERVE_SECONDS kept for CompleteMultipartUpload, which
 # "could take several minutes to finalize" (S3 API reference); no part starts inside them. Each is at
@@ -97,15 +94,14 @@ def list_candidates(event: dict[str, Any], context: Any) -> dict[str, Any]:
         started, settings, works = runs.load_candidates(svc, settings.bucket, run_id)
         run = runs.RunState(run_id=run_id, started=started, settings=settings)
     run = replace(run, cursor=int(given.get("cursor") or 0))
-    state, items = runs.open_batch(svc, run, works, _items_per_execution(rt.env))
+    state, items = runs.open_batch(svc, run, works, _items_per_execution(run.settings))
     log("run.batch", execution, run_id=run_id, cursor=state.cursor, items=len(items), total=state.total)
     return {"run": state.to_json(), "items": items}
 
 
-def _items_per_execution(env: Mapping[str, str]) -> int:
+def _items_per_execution(settings: Settings) -> int:
     """The points of one execution: ``ItemsPerExecution``, at most :data:`MAX_ITEMS_PER_EXECUTION`."""
-    configured = int(env.get(ITEMS_PER_EXECUTION_ENV) or DEFAULT_ITEMS_PER_EXECUTION)
-    return max(1, min(MAX_ITEMS_PER_EXECUTION, configured))
+    return max(1, min(MAX_ITEMS_PER_EXECUTION, settings.items_per_execution))
 
 
 def _poll_budget(items: int) -> int:
@@ -133,7 +129,7 @@ def start_store(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def check_store(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """CheckStore: the task's progress and when to look again (or its failure, or its deadline)."""
     run, svc = _run(event)
-    budget = _poll_budget(_items_per_execution(runtime().env))
+    budget = _poll_budget(_items_per_execution(run.settings))
     (work,) = check_stores(svc, run.settings, [_work(event)], poll_budget=budget)
     log(
         "point.check_store",
