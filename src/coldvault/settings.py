@@ -63,8 +63,9 @@ def _one(
     given = [r for r in rows if r.flag and flags.get(r.flag) is not None]
     if len(given) > 1:
         raise _choose_one(rows)
-    for row in given:
-        return _parse(row, _text(flags[str(row.flag)]), now, f"{row.flag}", _flag_hint(row))
+    if given:
+        (row,) = given
+        return _parse(row, _text(flags[str(row.flag)]), now, str(row.flag), _flag_hint(row))
     for row in rows:
         if row.ssm and row.ssm in ssm:
             name = f"SSM parameter {path or ''}/{row.ssm}"

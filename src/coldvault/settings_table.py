@@ -15,6 +15,7 @@ to print the documentation table after changing a row.
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from collections.abc import Callable
@@ -94,11 +95,17 @@ def boolean(value: str, now: datetime) -> bool:
     raise Invalid("must be true or false")
 
 
-def storage_class(value: str, now: datetime) -> StorageClass:
-    try:
-        return StorageClass(value.strip().upper())
-    except ValueError:
-        raise Invalid(f"must be one of {', '.join(c.value for c in StorageClass)}") from None
+@dataclass(frozen=True)
+class Choice:
+    """One of an enum's values, in any case (a later mode or policy setting is one more ``Choice``)."""
+
+    of: type[enum.StrEnum]
+
+    def __call__(self, value: str, now: datetime) -> enum.StrEnum:
+        for choice in self.of:
+            if choice.value.lower() == value.strip().lower():
+                return choice
+        raise Invalid(f"must be one of {', '.join(c.value for c in self.of)}")
 
 
 def days_before(value: str, now: datetime) -> datetime:
@@ -217,7 +224,7 @@ ROWS: tuple[Row, ...] = (
         ssm="storage-class",
         parameter="ArchiveStorageClass",
         default="GLACIER_IR",
-        parse=storage_class,
+        parse=Choice(StorageClass),
         doc="`GLACIER_IR` | `GLACIER` | `DEEP_ARCHIVE`: the archives' S3 storage class",
         example="DEEP_ARCHIVE",
         metavar="CLASS",

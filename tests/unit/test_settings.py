@@ -155,3 +155,19 @@ def test_missing_required_values_name_the_flag_or_the_ssm_parameter() -> None:
     assert caught.value.one_line() == "no backup vault given (pass --vault NAME or --config /ssm/path)"
     with pytest.raises(ConfigurationError, match="SSM parameter /coldvault/p/bucket is missing"):
         cloud({"vault": "Default"})
+
+
+def test_plan_and_archive_take_the_rows_flags() -> None:
+    from typer.testing import CliRunner
+
+    from coldvault.cli.app import app
+
+    runner = CliRunner()
+    for command, rows in (
+        ("archive", [r for r in ROWS if r.flag]),
+        ("plan", [r for r in ROWS if r.flag and r.plan]),
+    ):
+        shown = runner.invoke(app, [command, "--help"], env={"COLUMNS": "250"}).output
+        for row in rows:
+            assert str(row.flag) in shown, (command, row.flag)
+    assert "--concurrency" not in runner.invoke(app, ["plan", "--help"], env={"COLUMNS": "250"}).output
