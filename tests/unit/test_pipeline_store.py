@@ -11,7 +11,7 @@ from coldvault import keys, lease
 from coldvault.errors import AccessDenied, AwsError, StoreQuotaExceeded, StoreTaskFailed, Throttled
 from coldvault.lease import LeaseOwner
 from coldvault.models import Outcome, PointWork, Stage
-from coldvault.pipeline import check_stores, poll_interval, start_store
+from coldvault.pipeline import check_stores, poll_interval, start_store, verify_archive
 from coldvault.pipeline.common import SOURCE_ARN_META
 from coldvault.pipeline.store import poll_growth
 from tests.support.fakes import BUCKET, START, Fakes, fakes, settings, work
@@ -62,13 +62,11 @@ def test_a_completed_task_whose_object_is_gone_is_started_again() -> None:
 def test_a_verified_manifest_goes_straight_to_delete_and_drops_the_staging_leftover() -> None:
     f = fakes()
     w0 = work(1)
-    f.s3.put(
-        BUCKET,
-        w0.manifest_key,
-        1,
-        body={"verification": {"verified": True}, "archive": {"key": w0.archive_key}},
-    )
-    f.s3.put(BUCKET, keys.staging_key(w0.ami_id), 99)
+    f.s3.put(BUCKET, keys.staging_key(w0.ami_id), 99, checksum="crc")
+    meta = {SOURCE_ARN_META: w0.point.arn}
+    f.s3.put(BUCKET, w0.archive_key, 99, storage_class="GLACIER_IR", metadata=meta, checksum="crc")
+    verify_archive(f.services, settings(), replace(w0, stage=Stage.COPIED))
+    f.s3.put(BUCKET, keys.staging_key(w0.ami_id), 99)  # left by a crash after the manifest
     w = start_store(f.services, settings(), w0)
     assert w.stage is Stage.VERIFIED
     assert (BUCKET, keys.staging_key(w0.ami_id)) not in f.s3.objects

@@ -6,24 +6,30 @@ import json
 import math
 import sys
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import click
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from coldvault import keys
+from coldvault.aws.s3 import S3
 from coldvault.aws.ssm import Ssm
-from coldvault.catalog import MANIFEST_PREFIX, Catalog
+from coldvault.catalog import Catalog
 from coldvault.cli.catalog_cmd import bucket_from
 from coldvault.cli.options import GlobalOptions, OutputFormat, global_options
-from coldvault.clock import Clock, SystemClock
+from coldvault.clock import SystemClock
 from coldvault.errors import UsageError
+from coldvault.pipeline.services import services_from_session
 from coldvault.pricing import Prices
-from coldvault.restore import RestoreOptions, RestoreServices, RestoreWork, Stage, run_restore
+from coldvault.restore import RestoreOptions, RestoreWork, Stage, run_restore
 from coldvault.restore.engine import Confirm, Progress
 from coldvault.restore.policy import Estimate, parse_tier
 from coldvault.restore.steps import summary
+
+if TYPE_CHECKING:
+    from coldvault.demo.story import DemoContext
 
 _N = TypeVar("_N", int, float)
 
@@ -146,14 +152,7 @@ def restore(
     opts.aws.check_credentials()
     archive_bucket = bucket_from(opts, bucket, config)
     options = RestoreOptions(**{**options.__dict__, "queue_url": _queue_url(opts, queue_url, config)})
-    clock: Clock = SystemClock()
-    svc = RestoreServices(
-        s3=opts.aws.client("s3"),
-        ec2=opts.aws.client("ec2"),
-        sqs=opts.aws.client("sqs") if options.queue_url else None,
-        clock=clock,
-        region=opts.aws.region_name,
-    )
+    svc = services_from_session(opts.aws, clock=SystemClock())
     console = Console(stderr=opts.output is OutputFormat.json)
     work = run_restore(
         svc,
@@ -213,44 +212,43 @@ class _SandboxTime:
         return self._mono
 
 
-def _demo_bucket(ctx: Any) -> str | None:
+def _demo_bucket(ctx: DemoContext, s3: S3) -> str | None:
+    """The bucket the demo archived into: named by an earlier step, else the first with a catalogue."""
     for key in ("archive_bucket", "bucket", "cloud_bucket"):
         if ctx.data.get(key):
             return str(ctx.data[key])
-    s3 = ctx.aws.client("s3")
-    for bucket in s3.list_buckets().get("Buckets", []):
-        if s3.list_objects_v2(Bucket=bucket["Name"], Prefix=MANIFEST_PREFIX, MaxKeys=1).get("KeyCount"):
-            return str(bucket["Name"])
+    for bucket in s3.bucket_names():
+        if next(s3.iter_keys(bucket, keys.MANIFEST_PREFIX), None) is not None:
+            return bucket
     return None
 
 
-def demo_restore(ctx: Any) -> None:
+def demo_restore(ctx: DemoContext) -> None:
     """``coldvault demo``'s restore step, ``(ctx: DemoContext) -> None``: list the catalogue, restore one
     archive (Glacier restore first when it needs one) to an available AMI, then show that restoring it
     again returns the same AMI. Waits run on the sandbox's virtual clock."""
-    console: Console = ctx.console
-    bucket = _demo_bucket(ctx)
+    console = ctx.console
+    aws = ctx.aws
+    svc = services_from_session(aws, clock=_SandboxTime(ctx.endpoint_url))
+    bucket = _demo_bucket(ctx, svc.s3)
     if bucket is None:
         console.print("no archive to restore (the archive step archived nothing)")
         return
-    aws = ctx.aws
-    rows = Catalog(aws.client("s3"), bucket).listing()
+    rows = Catalog(svc.s3.client, bucket).listing()
     table = Table(title=f"Catalogue of s3://{bucket} ({len(rows)} archives, newest 5)")
     for column in ("AMI", "instance", "class", "restore state"):
         table.add_column(column, no_wrap=True)
     for row in rows[:5]:
-        table.add_row(row.entry.ami_id, row.entry.instance_id, row.entry.storage_class, row.restore_state)
+        table.add_row(
+            row.entry.ami_id, row.entry.instance_id, row.entry.archive.storage_class, row.restore_state
+        )
     console.print(table)
     if not rows:
         return
-    chosen = next((r for r in rows if r.entry.storage_class in ("GLACIER", "DEEP_ARCHIVE")), rows[0])
-    svc = RestoreServices(
-        s3=aws.client("s3"),
-        ec2=aws.client("ec2"),
-        clock=_SandboxTime(ctx.endpoint_url),
-        region=aws.region_name,
+    chosen = next((r for r in rows if r.entry.archive.storage_class in ("GLACIER", "DEEP_ARCHIVE")), rows[0])
+    options = RestoreOptions(
+        tier="Bulk" if chosen.entry.archive.storage_class != "GLACIER_IR" else "Standard"
     )
-    options = RestoreOptions(tier="Bulk" if chosen.entry.storage_class != "GLACIER_IR" else "Standard")
     work = run_restore(
         svc,
         options,
@@ -264,7 +262,7 @@ def demo_restore(ctx: Any) -> None:
     again = run_restore(
         svc,
         options,
-        chosen.entry.archive_key,
+        chosen.entry.archive.key,
         bucket=bucket,
         wait=True,
         confirm=_confirm(console, True, True),

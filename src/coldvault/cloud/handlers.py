@@ -10,20 +10,19 @@ same ones ``coldvault archive`` runs; nothing here decides anything about a reco
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import replace
 from typing import Any
 
-from coldvault import preflight
+from coldvault import keys, lease, preflight
 from coldvault.cloud import runs
-from coldvault.cloud.runtime import cached_session, log, runtime
+from coldvault.cloud.runtime import cached_session, caught_error, log, runtime
 from coldvault.config import Settings, new_run_id
 from coldvault.models import Outcome, PointWork, Stage
 from coldvault.pipeline import capacity
 from coldvault.pipeline.copy import copy_archive as copy_step
 from coldvault.pipeline.finish import delete_recovery_point as delete_step
-from coldvault.pipeline.finish import new_work, result_key
+from coldvault.pipeline.finish import new_work
 from coldvault.pipeline.finish import publish_result as publish_step
 from coldvault.pipeline.listing import list_candidates as list_step
 from coldvault.pipeline.services import Services
@@ -82,7 +81,7 @@ def list_candidates(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The CLI's checks before any change: a missing vault, a bucket in another Region, public or
     # unencrypted, or a missing queue raises PreflightError, which fails the run with its message.
     preflight.check(svc, settings, region=cached_session(rt.env).region_name, changing=True)
-    existing = svc.s3.get_json(settings.bucket, runs.candidates_key(run_id))
+    existing = svc.s3.get_json(settings.bucket, keys.candidates_key(run_id))
     if existing is None:
         plan = list_step(svc, settings)
         record_plan(svc, settings, plan, {})
@@ -126,11 +125,28 @@ def start_store(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _out(run, work)
 
 
+def _hold(svc: Services, run: runs.RunState, work: PointWork) -> PointWork:
+    """Renew the point's lease before a step acts on it: a run that stops renewing (its execution
+    failed or was stopped) loses its points within ``lease_seconds``. Raises ``LeaseHeld`` (the point
+    is recorded as leased) when another run took the point over meanwhile."""
+    if work.stage is not Stage.DONE:
+        settings = run.settings
+        lease.acquire(
+            svc.s3,
+            settings.bucket,
+            work.ami_id,
+            svc.owner,
+            now=svc.clock.now(),
+            seconds=settings.lease_seconds,
+        )
+    return work
+
+
 def check_store(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """CheckStore: the task's progress and when to look again (or its failure, or its deadline)."""
     run, svc = _run(event)
     budget = _poll_budget(_items_per_execution(run.settings))
-    (work,) = check_stores(svc, run.settings, [_work(event)], poll_budget=budget)
+    (work,) = check_stores(svc, run.settings, [_hold(svc, run, _work(event))], poll_budget=budget)
     log(
         "point.check_store",
         str(event.get("execution", "")),
@@ -151,7 +167,11 @@ def copy_archive(event: dict[str, Any], context: Any) -> dict[str, Any]:
         budget = left - min(RECORD_MARGIN_SECONDS, left / 3)
         reserve = min(COMPLETE_RESERVE_SECONDS, left / 3)
     work = copy_step(
-        svc, run.settings, _work(event), time_budget_seconds=budget, complete_reserve_seconds=reserve
+        svc,
+        run.settings,
+        _hold(svc, run, _work(event)),
+        time_budget_seconds=budget,
+        complete_reserve_seconds=reserve,
     )
     log(
         "point.copy",
@@ -167,7 +187,7 @@ def copy_archive(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def verify_archive(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """VerifyArchive: check the archive, write the manifest, delete the staging object."""
     run, svc = _run(event)
-    work = verify_step(svc, run.settings, _work(event))
+    work = verify_step(svc, run.settings, _hold(svc, run, _work(event)))
     log("point.verify", str(event.get("execution", "")), ami_id=work.ami_id, stage=work.stage.value)
     return _out(run, work)
 
@@ -175,7 +195,7 @@ def verify_archive(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def delete_recovery_point(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """DeleteRecoveryPoint: only a verified archive's point; confirmed, or retained with why."""
     run, svc = _run(event)
-    work = delete_step(svc, run.settings, _work(event))
+    work = delete_step(svc, run.settings, _hold(svc, run, _work(event)))
     outcome = work.outcome.value if work.outcome else ""
     log("point.delete", str(event.get("execution", "")), ami_id=work.ami_id, outcome=outcome)
     return _out(run, work)
@@ -188,19 +208,6 @@ def publish_result(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcome = work.outcome.value if work.outcome else ""
     log("point.published", str(event.get("execution", "")), ami_id=work.ami_id, outcome=outcome)
     return {"ami_id": work.ami_id, "outcome": outcome}
-
-
-def _error(error: dict[str, Any]) -> tuple[str, str]:
-    """Step Functions' ``{"Error", "Cause"}``: the error class and its message."""
-    name = str(error.get("Error") or "States.Runtime")
-    cause = str(error.get("Cause") or "")
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and parsed.get("errorMessage"):
-        cause = str(parsed["errorMessage"])
-    return name, cause or name
 
 
 def record_failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -216,7 +223,7 @@ def record_failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if "work" in state
         else runs.load_work(svc, run, str(state["ami_id"]))
     )
-    name, message = _error(event.get("error") or state.get("error") or {})
+    name, message = caught_error(event.get("error") or state.get("error") or {})
     if not (work.stage is Stage.DONE and work.outcome is not None):
         final = Outcome.LEASED if name == "LeaseHeld" else Outcome.FAILED
         work = replace(work, stage=Stage.DONE, outcome=final, error=message, error_type=name)
@@ -232,7 +239,7 @@ def write_report(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bucket = run.settings.bucket
     _, _, works = runs.load_candidates(svc, bucket, run.run_id)
     for work in works:  # a point that left no result is reported as failed, never left out
-        if svc.s3.head(bucket, result_key(run.run_id, work.ami_id)) is None:
+        if svc.s3.head(bucket, keys.result_key(run.run_id, work.ami_id)) is None:
             lost = replace(work, stage=Stage.DONE, outcome=Outcome.FAILED, error="the run recorded no result")
             publish_step(svc, run.settings, lost)
     report = report_step(svc, run.settings, run.run_id, run.started)
