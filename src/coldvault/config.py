@@ -45,6 +45,7 @@ class Settings:
     copy_concurrency: int = 8
     verify_content: bool = False
     store_deadline_seconds: float = 48 * 3600
+    copy_deadline_seconds: float = 24 * 3600  # from the first copy call; a copy still unfinished fails
     quota_wait_deadline_seconds: float = 12 * 3600
     max_in_progress_bytes: int = 1200 * GB
     min_poll_seconds: float = 15.0

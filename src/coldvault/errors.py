@@ -87,6 +87,10 @@ class StoreDeadlineExceeded(ColdvaultError):
     """A store task did not finish before the configured deadline."""
 
 
+class CopyDeadlineExceeded(ColdvaultError):
+    """A multipart copy did not finish before the configured deadline (the upload is kept)."""
+
+
 class VerificationFailed(ColdvaultError):
     """The archive does not match the stored object: the recovery point is kept."""
 

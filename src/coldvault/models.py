@@ -136,7 +136,9 @@ class PointWork:
     store_progress: int = 0
     store_started_at: str = ""
     next_poll_seconds: float = 0.0
+    store_polls: int = 0  # DescribeStoreImageTasks looks at this point's task (bounded per execution)
     staging_size: int = 0
+    copy_started_at: str = ""  # ISO time of the first copy call: the copy deadline counts from it
     upload_id: str = ""
     part_size: int = 0
     parts_total: int = 0

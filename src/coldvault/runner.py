@@ -4,8 +4,10 @@
   (an AMI bigger than the limit starts alone); at most ``concurrency`` points are in flight.
 - A quota refusal (``StoreQuotaExceeded``) is waited out, retrying, until the quota-wait deadline.
 - Every in-progress task is polled with batched ``DescribeStoreImageTasks`` at the interval the
-  observed progress suggests (``check_stores``), each task under the store deadline.
-- Finished stores go to a pool of workers: copy (reported part by part) → verify → delete → publish.
+  observed progress suggests (``check_stores``), each task under the store deadline; a poll error that
+  waiting will not cure fails the points polled, throttling backs off (both decided by ``check_stores``).
+- Finished stores go to a pool of workers: copy (in slices, each copying at least one part, under the
+  copy deadline) → verify → delete → publish.
 - Every move is an :class:`~coldvault.progress.Event` for the renderer; a ``heartbeat`` event at least
   every ``progress_seconds`` (on the injected clock) so a long run is never silent.
 - The leases of the points in flight are renewed every third of ``lease_seconds``.
@@ -144,11 +146,13 @@ class Runner:
 
     def _poll(self, pool: ThreadPoolExecutor) -> float:
         """Check every storing task; seconds until the next poll."""
+        works = list(self.storing.values())
         try:
-            updated = pipeline.check_stores(self.svc, self.settings, list(self.storing.values()))
+            updated = pipeline.check_stores(self.svc, self.settings, works)
         except ColdvaultError as exc:
-            self.emit(Event(kind="waiting", message=f"polling failed, retrying: {exc.one_line()}"))
-            return self.settings.min_poll_seconds
+            # check_stores answers AWS's errors itself (backing off, or failing the points they concern):
+            # anything else will not go away by polling again.
+            updated = [pipeline.failed(w, exc) for w in works]
         for work in updated:
             if work.stage is Stage.STORING:
                 self.storing[work.ami_id] = work

@@ -401,6 +401,18 @@ ROWS: tuple[Row, ...] = (
         metavar="HOURS",
     ),
     Row(
+        name="the copy deadline",
+        field="copy_deadline_seconds",
+        flag=None,
+        ssm="copy-deadline-hours",
+        parameter=None,
+        default="24",
+        parse=number(unit=3600),
+        doc="hours: a copy still unfinished this long after it began fails its point (the upload is resumed "
+        "next run)",
+        metavar="HOURS",
+    ),
+    Row(
         name="the quota wait",
         field="quota_wait_deadline_seconds",
         flag="--quota-wait-hours",
@@ -442,8 +454,8 @@ ROWS: tuple[Row, ...] = (
         parameter="ItemsPerExecution",
         default="100",
         parse=number(at_least=1, at_most=250, whole=True),
-        doc="recovery points per state machine execution; a larger run continues in new executions "
-        "(cloud only)",
+        doc="recovery points per state machine execution (more than 212 run as 212, the history budget of "
+        "docs/cloud.md); a larger run continues in new executions (cloud only)",
         metavar="N",
     ),
     Row(

@@ -54,6 +54,8 @@ def test_sandbox_command_prints_the_environment_and_stops_on_interrupt() -> None
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
+        # A suite started as a background job has SIGINT ignored, and children inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     assert process.stdout is not None
     lines: list[str] = []

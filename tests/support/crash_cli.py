@@ -17,12 +17,12 @@ from coldvault.pipeline.services import StepObserver, observing_steps
 
 
 def killer(spec: str) -> StepObserver:
-    step, _, count = spec.partition(":")
+    wanted, _, count = spec.partition(":")
     remaining = [int(count) if count else 1]
     lock = threading.Lock()
 
-    def observe(name: str, ami_id: str) -> None:
-        if name != step:
+    def observe(step: str, ami_id: str) -> None:
+        if step != wanted:
             return
         with lock:
             remaining[0] -= 1

@@ -72,5 +72,5 @@ def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
             errors.append(f"{path}: expected {shape.type_name}, got bool")
         elif not isinstance(value, expected):
             errors.append(f"{path}: expected {shape.type_name}, got {type(value).__name__}")
-        elif getattr(shape, "enum", None) and value not in shape.enum:
-            errors.append(f"{path}: {value!r} not one of {shape.enum}")
+        elif (allowed := getattr(shape, "enum", None)) and value not in allowed:
+            errors.append(f"{path}: {value!r} not one of {allowed}")

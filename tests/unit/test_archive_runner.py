@@ -48,7 +48,8 @@ def test_pick_next_never_exceeds_the_limit_unless_alone(sizes: list[int], limit:
 
 
 def test_poll_interval_follows_observed_progress() -> None:
-    assert poll_interval(0, 100, minimum=15, maximum=600) == 15
+    assert poll_interval(0, 40, minimum=15, maximum=600) == 15
+    assert poll_interval(0, 100, minimum=15, maximum=600) == 25  # no progress yet: back off
     # 10% in 60 s -> 540 s left -> look again in 270 s
     assert poll_interval(10, 60, minimum=15, maximum=600) == 270
     assert poll_interval(90, 60, minimum=15, maximum=600) == 15  # nearly done

@@ -22,7 +22,6 @@ from coldvault.errors import NotFound, PreflightError
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.literals import ChecksumAlgorithmType, StorageClassType, TierType
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 CHECKSUM_ALGORITHM: ChecksumAlgorithmType = "CRC64NVME"
 
@@ -54,6 +53,15 @@ class BucketSecurity:
 class Upload:
     key: str
     upload_id: str
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a multipart upload: its ETag, size and CRC64NVME (base64; "" when S3 gave none)."""
+
+    etag: str
+    size: int = 0
+    checksum: str = ""
 
 
 class S3:
@@ -208,8 +216,9 @@ class S3:
     @permissions("s3:GetObject", "s3:PutObject")
     def copy_part(
         self, bucket: str, source_key: str, key: str, upload_id: str, number: int, first: int, last: int
-    ) -> str:
-        """UploadPartCopy of one byte range; the part's ETag."""
+    ) -> Part:
+        """UploadPartCopy of one byte range: the part's ETag, size and CRC64NVME
+        (``CopyPartResult.ChecksumCRC64NVME``, present when the upload was created with CRC64NVME)."""
         with aws_call("UploadPartCopy"):
             r = self.client.upload_part_copy(
                 Bucket=bucket,
@@ -219,30 +228,62 @@ class S3:
                 CopySource={"Bucket": bucket, "Key": source_key},
                 CopySourceRange=f"bytes={first}-{last}",
             )
-        return str(r["CopyPartResult"]["ETag"])
+        result = r["CopyPartResult"]
+        return Part(str(result["ETag"]), last - first + 1, str(result.get("ChecksumCRC64NVME") or ""))
 
     @permissions("s3:ListMultipartUploadParts")
-    def list_parts(self, bucket: str, key: str, upload_id: str) -> dict[int, tuple[str, int]]:
-        """ListParts: part number -> (ETag, size); empty if the upload is gone."""
-        parts: dict[int, tuple[str, int]] = {}
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> dict[int, Part]:
+        """ListParts: part number -> its ETag, size and CRC64NVME; empty if the upload is gone."""
+        parts: dict[int, Part] = {}
         paginator = self.client.get_paginator("list_parts")
         try:
             with aws_call("ListParts"):
                 for page in paginator.paginate(Bucket=bucket, Key=key, UploadId=upload_id):
                     for p in page.get("Parts", []):
-                        parts[int(p["PartNumber"])] = (str(p["ETag"]), int(p["Size"]))
+                        parts[int(p["PartNumber"])] = Part(
+                            str(p["ETag"]), int(p["Size"]), str(p.get("ChecksumCRC64NVME") or "")
+                        )
         except NotFound:
             return {}
         return parts
 
     @permissions("s3:PutObject")
-    def complete_upload(self, bucket: str, key: str, upload_id: str, etags: dict[int, str]) -> None:
-        """CompleteMultipartUpload, refusing to replace an existing object."""
-        parts: list[CompletedPartTypeDef] = [{"PartNumber": n, "ETag": etags[n]} for n in sorted(etags)]
+    def complete_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: dict[int, Part],
+        *,
+        checksum: str = "",
+        size: int = 0,
+    ) -> None:
+        """CompleteMultipartUpload, refusing to replace an existing object.
+
+        Every part is sent with its CRC64NVME when known; with ``checksum`` (the expected full-object
+        CRC64NVME) S3 checks the assembled object against it (``ChecksumType=FULL_OBJECT``, as the
+        upload was created) and with ``size`` its length (``MpuObjectSize``), refusing a mismatch.
+        """
+        completed: list[dict[str, Any]] = []
+        for n in sorted(parts):
+            entry: dict[str, Any] = {"PartNumber": n, "ETag": parts[n].etag}
+            if parts[n].checksum:
+                entry["ChecksumCRC64NVME"] = parts[n].checksum
+            completed.append(entry)
+        kwargs: dict[str, Any] = {
+            "Bucket": bucket,
+            "Key": key,
+            "UploadId": upload_id,
+            "MultipartUpload": {"Parts": completed},
+            "IfNoneMatch": "*",
+        }
+        if checksum:
+            kwargs["ChecksumCRC64NVME"] = checksum
+            kwargs["ChecksumType"] = "FULL_OBJECT"
+        if size:
+            kwargs["MpuObjectSize"] = size
         try:
-            self.client.complete_multipart_upload(
-                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, IfNoneMatch="*"
-            )
+            self.client.complete_multipart_upload(**kwargs)
         except Exception as exc:
             if error_code(exc) in {"PreconditionFailed", "412"}:
                 raise PreconditionFailed(key) from exc

@@ -17,7 +17,7 @@ from typing import Any
 from coldvault import keys, lease, preflight
 from coldvault.cloud import runs
 from coldvault.cloud.runtime import cached_session, caught_error, log, runtime
-from coldvault.config import new_run_id
+from coldvault.config import Settings, new_run_id
 from coldvault.models import Outcome, PointWork, Stage
 from coldvault.pipeline import capacity
 from coldvault.pipeline.copy import copy_archive as copy_step
@@ -32,8 +32,24 @@ from coldvault.pipeline.verify import verify_archive as verify_step
 from coldvault.report import record_plan
 from coldvault.report import write_report as report_step
 
-COPY_TIME_MARGIN_SECONDS = 60.0  # left to the copy step to record its progress before Lambda stops it
-COPY_SLICE_ENV = "COLDVAULT_COPY_SLICE_SECONDS"  # optional: copy at most this long per invocation
+# Of the time an invocation has left: RECORD_MARGIN_SECONDS to return the copy's progress before
+# Lambda stops the function, and COMPLETE_RESERVE_SECONDS kept for CompleteMultipartUpload, which
+# "could take several minutes to finalize" (S3 API reference); no part starts inside them. Each is at
+# most a third of the invocation's time, so a short timeout still copies (at least one part per call).
+RECORD_MARGIN_SECONDS = 30.0
+COMPLETE_RESERVE_SECONDS = 300.0
+# Step Functions keeps at most 25,000 events in an execution's history; coldvault plans for this many,
+# the rest is slack. Each point may spend HISTORY_EVENTS_PLANNED / ItemsPerExecution of them: the path
+# without polls (EVENTS_PER_POINT, measured by benchmarks/cloud_orchestration.py) plus StartStore's
+# quota retries at worst (17 × 3), the rest in store polls of EVENTS_PER_POLL (Wait, CheckStore,
+# StoreDone). docs/cloud.md has the arithmetic.
+HISTORY_EVENTS_PLANNED = 24_000
+EVENTS_PER_POINT = 44 + 17 * 3
+EVENTS_PER_POLL = 9
+MIN_POLL_BUDGET = 2
+# More points than this in one execution would leave a point fewer than MIN_POLL_BUDGET polls: larger
+# batches (ItemsPerExecution allows 250) are cut to this size, and the run goes on in more executions.
+MAX_ITEMS_PER_EXECUTION = HISTORY_EVENTS_PLANNED // (EVENTS_PER_POINT + EVENTS_PER_POLL * MIN_POLL_BUDGET)
 NOTIFY_OUTCOMES = (Outcome.FAILED.value, Outcome.RETAINED.value)
 LISTED_IN_MESSAGE = 50
 
@@ -77,9 +93,20 @@ def list_candidates(event: dict[str, Any], context: Any) -> dict[str, Any]:
         started, settings, works = runs.load_candidates(svc, settings.bucket, run_id)
         run = runs.RunState(run_id=run_id, started=started, settings=settings)
     run = replace(run, cursor=int(given.get("cursor") or 0))
-    state, items = runs.open_batch(svc, run, works, run.settings.items_per_execution)
+    state, items = runs.open_batch(svc, run, works, _items_per_execution(run.settings))
     log("run.batch", execution, run_id=run_id, cursor=state.cursor, items=len(items), total=state.total)
     return {"run": state.to_json(), "items": items}
+
+
+def _items_per_execution(settings: Settings) -> int:
+    """The points of one execution: ``ItemsPerExecution``, at most :data:`MAX_ITEMS_PER_EXECUTION`."""
+    return max(1, min(MAX_ITEMS_PER_EXECUTION, settings.items_per_execution))
+
+
+def _poll_budget(items: int) -> int:
+    """Store polls one point may make: its share of the execution's history after its other states."""
+    share = HISTORY_EVENTS_PLANNED // max(1, items)
+    return max(MIN_POLL_BUDGET, (share - EVENTS_PER_POINT) // EVENTS_PER_POLL)
 
 
 def _run_id_for(execution: str) -> str:
@@ -118,7 +145,8 @@ def _hold(svc: Services, run: runs.RunState, work: PointWork) -> PointWork:
 def check_store(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """CheckStore: the task's progress and when to look again (or its failure, or its deadline)."""
     run, svc = _run(event)
-    (work,) = check_stores(svc, run.settings, [_hold(svc, run, _work(event))])
+    budget = _poll_budget(_items_per_execution(run.settings))
+    (work,) = check_stores(svc, run.settings, [_hold(svc, run, _work(event))], poll_budget=budget)
     log(
         "point.check_store",
         str(event.get("execution", "")),
@@ -132,14 +160,19 @@ def check_store(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def copy_archive(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """CopyArchive: copy within this invocation's time; an unfinished copy comes back ``copying``."""
     run, svc = _run(event)
-    budget = None
+    budget, reserve = None, 0.0
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining):
-        budget = max(10.0, remaining() / 1000 - COPY_TIME_MARGIN_SECONDS)
-    slice_seconds = runtime().env.get(COPY_SLICE_ENV)
-    if slice_seconds:
-        budget = min(budget if budget is not None else math.inf, float(slice_seconds))
-    work = copy_step(svc, run.settings, _hold(svc, run, _work(event)), time_budget_seconds=budget)
+        left = remaining() / 1000
+        budget = left - min(RECORD_MARGIN_SECONDS, left / 3)
+        reserve = min(COMPLETE_RESERVE_SECONDS, left / 3)
+    work = copy_step(
+        svc,
+        run.settings,
+        _hold(svc, run, _work(event)),
+        time_budget_seconds=budget,
+        complete_reserve_seconds=reserve,
+    )
     log(
         "point.copy",
         str(event.get("execution", "")),

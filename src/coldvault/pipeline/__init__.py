@@ -12,8 +12,9 @@ step                                                                    stage in
 ``list_candidates(svc, settings) -> Plan``                              (read-only; ``new_work`` per point)
 ``start_store(svc, settings, work) -> PointWork``                       SELECTED -> STORING | STORED |
                                                                         VERIFIED | DONE (LEASED)
-``check_stores(svc, settings, works) -> list[PointWork]``               STORING -> STORING | STORED | DONE
-``copy_archive(svc, settings, work, *, time_budget_seconds=None)``      STORED/COPYING -> COPYING | COPIED
+``check_stores(svc, settings, works, *, poll_budget=None)``             STORING -> STORING | STORED | DONE
+``copy_archive(svc, settings, work, *, time_budget_seconds=None,``      STORED/COPYING -> COPYING | COPIED
+``complete_reserve_seconds=0)``
 ``verify_archive(svc, settings, work) -> PointWork``                    COPIED -> VERIFIED
 ``delete_recovery_point(svc, settings, work) -> PointWork``             VERIFIED -> DONE (ARCHIVED|RETAINED)
 ``publish_result(svc, settings, work) -> PointWork``                    any -> DONE (result + SQS, lease
@@ -22,10 +23,12 @@ step                                                                    stage in
 =====================================================================  ===================================
 
 Errors the state machine matches by class name (``coldvault.errors``): ``StoreQuotaExceeded`` (retry
-later), ``Throttled`` (retry), ``StoreTaskFailed``, ``StoreDeadlineExceeded``, ``VerificationFailed``,
+later), ``Throttled`` (retry), ``StoreTaskFailed``, ``StoreDeadlineExceeded``, ``CopyDeadlineExceeded``,
+``VerificationFailed``,
 ``AccessDenied``, ``AwsError`` (catch: record the point as failed with ``failed(work, error)`` and
 publish it). ``check_stores`` sets ``next_poll_seconds`` (for a ``Wait`` state's ``SecondsPath``);
-``copy_archive`` returns ``COPYING`` when its time budget ran out (loop back to it). The lease is taken
+``copy_archive`` returns ``COPYING`` when its time budget ran out (loop back to it: every call copies at
+least one part or completes, and the copy deadline ends the loop). The lease is taken
 by ``start_store`` (a held lease gives ``DONE``/``LEASED``) and released by ``publish_result``.
 """
 

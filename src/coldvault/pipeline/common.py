@@ -5,11 +5,26 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from coldvault.errors import ColdvaultError
+from coldvault.errors import AccessDenied, AwsError, ColdvaultError, NotFound, Throttled
 from coldvault.models import Outcome, PointWork, Stage
 from coldvault.pipeline.services import Services
 
 SOURCE_ARN_META = "coldvault-source-arn"
+# Server-side codes that say "try again" (AWS's retryable errors beyond throttling): a wait can outlast them.
+TRANSIENT_CODES = frozenset(
+    {
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "Unavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServerInternal",
+        "503",
+        "500",
+    }
+)
 
 
 def timed(work: PointWork, step: str, started: float, svc: Services, **changes: Any) -> PointWork:
@@ -29,3 +44,15 @@ def failed(work: PointWork, exc: BaseException) -> PointWork:
 
 def is_ours(metadata: dict[str, str], work: PointWork) -> bool:
     return metadata.get(SOURCE_ARN_META) == work.point.arn
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether waiting and asking again can cure ``exc``: throttling, a server-side error, or no answer
+    at all (a connection error has no code). Access denied, not found and validation errors (every
+    other code AWS names) will not go away by waiting: the points they concern fail with the reason.
+    """
+    if isinstance(exc, Throttled):
+        return True
+    if isinstance(exc, AccessDenied | NotFound) or not isinstance(exc, AwsError):
+        return False
+    return not exc.code or exc.code in TRANSIENT_CODES

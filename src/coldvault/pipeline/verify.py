@@ -45,6 +45,9 @@ def check(settings: Settings, work: PointWork, archive: ObjectInfo | None, stagi
         problems.append(f"archive class {archive.storage_class} != requested {settings.storage_class.value}")
     if not archive.checksum:
         problems.append("S3 reports no CRC64NVME checksum for the archive")
+    elif staging.checksum and archive.checksum != staging.checksum:
+        # CRC64NVME is always a full-object checksum: the same bytes have the same one, however copied.
+        problems.append(f"archive CRC64NVME {archive.checksum} != stored object CRC64NVME {staging.checksum}")
     return problems
 
 

@@ -43,6 +43,9 @@ _lock = threading.Lock()
 _code_dirs: dict[str, Path] = {}
 _same_as_installed: dict[tuple[str, str], bool] = {}
 FORCE_SUBPROCESS_ENV = "COLDVAULT_LAMBDA_SUBPROCESS"  # a function env var: always run from its zip
+# A function env var a test sets: the seconds its handler's context says are left (in process; the
+# handler is not stopped then). How a test gives the copy step a short invocation without a slow S3.
+CONTEXT_SECONDS_ENV = "COLDVAULT_SANDBOX_CONTEXT_SECONDS"
 
 
 class LambdaContext:
@@ -226,7 +229,8 @@ def invoke(
     raw = body.decode() if isinstance(body, bytes) else (body or "")
     event = json.loads(raw) if raw.strip() else {}
     env = function_env(fn)
-    context = LambdaContext(fn.function_name, fn.function_arn, int(fn.memory_size), float(fn.timeout or 3))
+    seconds = float(env.get(CONTEXT_SECONDS_ENV) or fn.timeout or 3)
+    context = LambdaContext(fn.function_name, fn.function_arn, int(fn.memory_size), seconds)
     handler = str(fn.handler or "")
     code: bytes = fn.code_bytes or b""
     top = handler.split(".", 1)[0]

@@ -118,6 +118,8 @@ def break_even_days(
     if per_day_keep <= 0:
         return None
     within = (per_day_archive * minimum_days + one_off) / per_day_keep  # archive billed for the minimum
+    if not math.isfinite(within):  # a saving too small to count (a subnormal keep cost): never
+        return None
     if within <= minimum_days:
         return within
     if per_day_keep <= per_day_archive:
