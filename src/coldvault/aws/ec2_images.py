@@ -20,7 +20,6 @@ IAM_ACTIONS: dict[str, tuple[str, ...]] = {
     "find_images": ("ec2:DescribeImages",),
     "create_restore_image_task": (
         "ec2:CreateRestoreImageTask",
-        "ec2:RegisterImage",
         "ec2:CreateTags",
         "ec2:DescribeTags",
         "ec2:GetEbsEncryptionByDefault",

@@ -32,6 +32,7 @@ TASK_STEPS: tuple[tuple[str, str, str], ...] = (
 ARCHIVE_ADAPTERS = (
     "coldvault.aws.backup",
     "coldvault.aws.ec2",
+    "coldvault.aws.kms",
     "coldvault.aws.s3",
     "coldvault.aws.sqs",
     "coldvault.aws.ssm",
@@ -45,10 +46,16 @@ GRANTED_ON_OUR_BEHALF: dict[str, str] = {
     "ec2:GetEbsEncryptionByDefault": "EC2 checks the account's EBS encryption while storing an AMI",
     "ebs:GetSnapshotBlock": "the store task reads the AMI's snapshots through the EBS direct APIs",
     "ebs:ListSnapshotBlocks": "the store task reads the AMI's snapshots through the EBS direct APIs",
-    "ec2:DeregisterImage": "AWS Backup deregisters the AMI when an EC2 recovery point is deleted",
-    "ec2:DeleteSnapshot": "AWS Backup deletes the AMI's snapshots when an EC2 recovery point is deleted",
-    "kms:Decrypt": "S3 decrypts SSE-KMS objects the copy reads (only when KmsKeyArn is set)",
-    "kms:GenerateDataKey": "S3 encrypts SSE-KMS objects the store and copy write (only with KmsKeyArn)",
+    "iam:CreateServiceLinkedRole": (
+        "AWS Backup creates its service-linked role to delete a point (EXPIRED ones too), which then"
+        " deregisters the AMI and deletes its snapshots: the caller needs no ec2 delete action"
+    ),
+    "kms:Decrypt": "S3 decrypts SSE-KMS objects the copy reads; EC2/EBS read the AMI's encrypted snapshots",
+    "kms:GenerateDataKey": "S3 encrypts SSE-KMS objects the store and copy write; EBS under the AMI's key",
+    "kms:GenerateDataKeyWithoutPlaintext": "EC2/EBS use the AMI's snapshot key while the store task reads it",
+    "kms:ReEncryptFrom": "EC2/EBS use the AMI's snapshot key while the store task reads it",
+    "kms:ReEncryptTo": "EC2/EBS use the AMI's snapshot key while the store task reads it",
+    "kms:CreateGrant": "EC2/EBS grant themselves the AMI's snapshot key for the store (AWS resources only)",
 }
 
 _ACTION = re.compile(r"``([a-z0-9-]+:[A-Za-z0-9]+)``")

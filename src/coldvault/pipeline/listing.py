@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coldvault import keys
+from coldvault import keys, preflight
 from coldvault.config import Settings
 from coldvault.errors import AwsError, NotFound, PreflightError
 from coldvault.models import SkipReason, point_from_json
@@ -96,6 +96,7 @@ def _drop_unstorable(svc: Services, settings: Settings, plan: Plan) -> None:
     if not to_check:
         return
     images = svc.ec2.describe_images(to_check)
+    unusable_keys = preflight.key_problems(svc, images)
     kept = []
     for point in plan.candidates:
         if point.ami_id in plan.resuming:
@@ -103,6 +104,7 @@ def _drop_unstorable(svc: Services, settings: Settings, plan: Plan) -> None:
             continue
         image = images.get(point.ami_id)
         problem = "AMI not found" if image is None else image.storable_problem(settings.account_id or None)
+        problem = problem or unusable_keys.get(point.ami_id, "")
         if problem:
             plan.skipped.append(Skipped(point, SkipReason.NOT_STORABLE, problem))
             plan.instances_kept.add(point.instance_id)

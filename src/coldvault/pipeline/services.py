@@ -8,6 +8,7 @@ from typing import Any
 
 from coldvault.aws.backup import Backup
 from coldvault.aws.ec2 import Ec2
+from coldvault.aws.kms import Kms
 from coldvault.aws.s3 import S3
 from coldvault.aws.session import AwsSession
 from coldvault.aws.sqs import Sqs
@@ -30,6 +31,9 @@ class Services:
     s3: S3
     sqs: Sqs
     clock: Clock
+    # The AMIs' snapshot keys are checked through it (coldvault.preflight.key_problems); None only
+    # in unit tests' services, which then check no key.
+    kms: Kms | None = None
     owner: LeaseOwner = field(default_factory=lambda: LeaseOwner(run_id=""))
     stale_lease: StaleCheck = _never
     # Called after each step boundary (step name, AMI id): the CLI's test-only crash hook uses it.
@@ -46,5 +50,6 @@ def services_from_session(
         s3=S3(aws.client("s3")),
         sqs=Sqs(aws.client("sqs")),
         clock=clock or SystemClock(),
+        kms=Kms(aws.client("kms")),
         owner=owner or LeaseOwner(run_id=""),
     )
