@@ -43,6 +43,15 @@ class Upload:
     upload_id: str
 
 
+def region_of_location(constraint: str | None) -> str:
+    """The Region a ``GetBucketLocation`` ``LocationConstraint`` names: none (null or empty) is
+    us-east-1 and ``EU``, the legacy name some old buckets still answer, is eu-west-1 (S3 API
+    reference, GetBucketLocation)."""
+    if not constraint:
+        return "us-east-1"
+    return "eu-west-1" if constraint == "EU" else constraint
+
+
 def _code(exc: Exception) -> str:
     response = getattr(exc, "response", None)
     return str((response or {}).get("Error", {}).get("Code", ""))
@@ -252,7 +261,9 @@ class S3:
         with aws_call("HeadBucket"):
             self.client.head_bucket(Bucket=bucket)
         with aws_call("GetBucketLocation"):
-            region = self.client.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+            region = region_of_location(
+                self.client.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+            )
         blocks = False
         try:
             r = self.client.get_public_access_block(Bucket=bucket)

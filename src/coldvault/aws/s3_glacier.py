@@ -16,6 +16,7 @@ from typing import Any
 import botocore.exceptions
 
 from coldvault.aws.errors import error_code, translate
+from coldvault.aws.s3 import region_of_location
 from coldvault.errors import PreflightError
 
 IAM_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -128,7 +129,4 @@ def bucket_region(client: Any, bucket: str) -> str:
         raise translate(exc, "GetBucketLocation") from exc
     except botocore.exceptions.BotoCoreError as exc:
         raise translate(exc, "GetBucketLocation") from exc
-    constraint = response.get("LocationConstraint")
-    if not constraint:
-        return "us-east-1"
-    return "eu-west-1" if constraint == "EU" else str(constraint)
+    return region_of_location(response.get("LocationConstraint"))
