@@ -13,7 +13,7 @@ import pytest
 from coldvault import keys
 from coldvault.cloud import handlers
 from coldvault.cloud.runtime import CONFIG_PATH_ENV, function_environment
-from coldvault.errors import PreflightError
+from coldvault.errors import ConfigurationError, PreflightError
 from coldvault.sandbox.admin import SandboxAdmin
 from tests.cloud.conftest import walk_states
 from tests.integration.test_archive_support import make_bucket
@@ -141,3 +141,16 @@ def test_a_deployed_run_with_an_unsafe_bucket_fails_with_the_preflight_message(
     assert "does not block public access" in outcome.error
     assert _store_tasks() == []
     assert s3.list_objects_v2(Bucket="unsafe-archive", Prefix="runs/").get("KeyCount", 0) == 0
+
+
+def test_verify_content_is_refused_in_the_cloud_with_one_line(function_env: dict[str, str]) -> None:
+    """awscrt (native code) is not in the Lambda package: the setting fails the run at once with the
+    fix, instead of every point failing at verification."""
+    _bucket()
+    boto3.client("ssm").put_parameter(Name=f"{CONFIG}/verify-content", Value="true", Type="String")
+    with pytest.raises(ConfigurationError) as caught:
+        handlers.list_candidates({"execution": "arn:execution:one"}, None)
+    line = caught.value.one_line()
+    assert "\n" not in line
+    assert "verify-content is not supported by the Lambda functions" in line
+    assert f"delete {CONFIG}/verify-content" in line

@@ -121,7 +121,14 @@ class Runtime:
         aws = cached_session(self.env)
         params = Ssm(aws.client("ssm")).parameters(self.config_path)
         account = Sts(aws.client("sts")).account_id()
-        return settings_from_parameters(params, now=self.clock.now(), run_id=run_id, account_id=account)
+        settings = settings_from_parameters(params, now=self.clock.now(), run_id=run_id, account_id=account)
+        if settings.verify_content:  # awscrt (native code) is not in the Lambda package: refused
+            raise ConfigurationError(
+                "verify-content is not supported by the Lambda functions (they carry no awscrt)",
+                hint=f"delete {self.config_path}/verify-content or set it to false; "
+                "run 'coldvault archive --verify-content' from a machine to check content",
+            )
+        return settings
 
     def services(self, run_id: str) -> Services:
         aws = cached_session(self.env)
