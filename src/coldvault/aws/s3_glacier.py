@@ -56,6 +56,9 @@ class RestoreRequest(enum.StrEnum):
     STARTED = "started"  # 202: a new restore was accepted
     ALREADY_READABLE = "already readable"  # 200: a restored copy exists (its expiry was extended)
     ALREADY_IN_PROGRESS = "already in progress"  # RestoreAlreadyInProgress: no second request made
+    # 503 GlacierExpeditedRetrievalNotAvailable: no Expedited capacity now (S3 API reference,
+    # RestoreObject); nothing was started.
+    EXPEDITED_UNAVAILABLE = "expedited unavailable"
 
 
 _ONGOING_RE = re.compile(r'ongoing-request="(?P<ongoing>true|false)"')
@@ -110,6 +113,8 @@ def request_restore(client: Any, bucket: str, key: str, *, days: int, tier: str)
     except botocore.exceptions.ClientError as exc:
         if error_code(exc) == "RestoreAlreadyInProgress":
             return RestoreRequest.ALREADY_IN_PROGRESS
+        if error_code(exc) == "GlacierExpeditedRetrievalNotAvailable" and tier == "Expedited":
+            return RestoreRequest.EXPEDITED_UNAVAILABLE
         raise translate(exc, "RestoreObject") from exc
     except botocore.exceptions.BotoCoreError as exc:
         raise translate(exc, "RestoreObject") from exc
