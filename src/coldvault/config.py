@@ -1,8 +1,8 @@
-"""coldvault's archive settings: from flags and an SSM Parameter Store path, validated once.
+"""coldvault's archive settings (:class:`Settings`), the units and S3 limits they are counted in.
 
-Flags win over SSM parameters, which win over defaults. :data:`SSM_KEYS` is the one mapping between
-the CLI flags, the CloudFormation parameters and the SSM keys under the configuration path; the
-deployment's template writes exactly these keys (``<path>/<key>``).
+Where each setting comes from (flag, SSM key, template parameter, default) and how it is checked is
+one table, :mod:`coldvault.settings_table`; :func:`coldvault.settings.resolve` builds a ``Settings``
+from it for both engines. The defaults below are the table's (a test holds them equal).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from coldvault.errors import ConfigurationError
@@ -25,22 +25,6 @@ MAX_PARTS = 10_000
 MIN_PART_BYTES = 5 * MIB  # S3: every part but the last is at least 5 MiB
 MAX_PART_BYTES = 5 * GIB
 COPY_OBJECT_LIMIT = 5 * GIB  # S3: CopyObject copies at most 5 GB
-
-# (CLI flag, CloudFormation parameter, SSM key under the config path, Settings field)
-SSM_KEYS: tuple[tuple[str, str, str, str], ...] = (
-    ("--vault", "BackupVaultName", "vault", "vault"),
-    ("--bucket", "ArchivalBucketName", "bucket", "bucket"),
-    ("--storage-class", "ArchiveStorageClass", "storage-class", "storage_class"),
-    ("--older-than", "DaysRecoveryPointsCreatedBefore", "older-than-days", "older_than_days"),
-    ("--concurrency", "MaxConcurrency", "concurrency", "concurrency"),
-    ("--max-in-progress-gb", "MaxInProgressGB", "max-in-progress-gb", "max_in_progress_gb"),
-    ("--queue-url", "(the stack's queue)", "queue-url", "queue_url"),
-    ("--include-undeletable", "-", "include-undeletable", "include_undeletable"),
-    ("--verify-content", "-", "verify-content", "verify_content"),
-    ("(schedule)", "ScheduleWindow", "schedule", ""),
-    ("(notifications)", "NotificationEmail", "notification-email", ""),
-    ("(bucket encryption)", "KmsKeyArn", "kms-key-arn", ""),
-)
 
 
 @dataclass(frozen=True)
@@ -65,6 +49,7 @@ class Settings:
     min_poll_seconds: float = 15.0
     max_poll_seconds: float = 600.0
     lease_seconds: float = 72 * 3600
+    items_per_execution: int = 100  # the cloud's batch: points per state machine execution
     account_id: str = ""  # the caller's account (AMIs must be owned to be stored)
 
     def __post_init__(self) -> None:
@@ -98,56 +83,21 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def parse_storage_class(value: str) -> StorageClass:
-    try:
-        return StorageClass(value.strip().upper())
-    except ValueError:
-        choices = "|".join(c.value for c in StorageClass)
-        raise ConfigurationError(
-            f"invalid storage class {value!r}", hint=f"use --storage-class {choices}"
-        ) from None
+def parse_iso(value: str) -> datetime:
+    """An ISO 8601 date or date-time; UTC when it has no offset. ValueError when it is not one."""
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def parse_days(value: str | int | float) -> float:
-    try:
-        days = float(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(
-            f"--older-than must be a number of days, not {value!r}", hint="for example --older-than 90"
-        ) from None
-    if not math.isfinite(days) or days < 0:
-        raise ConfigurationError(
-            f"--older-than must be zero or more days, not {value!r}", hint="for example --older-than 90"
-        )
-    return days
-
-
-def parse_date(value: str, flag: str = "--created-before") -> datetime:
+def parse_date(value: str, flag: str) -> datetime:
     """An ISO 8601 date or date-time given to ``flag``; UTC when it has no offset."""
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parse_iso(value)
     except ValueError:
         raise ConfigurationError(
             f"{flag} must be an ISO 8601 date, not {value!r}",
             hint=f"for example {flag} 2026-01-31 or 2026-01-31T12:00:00+02:00",
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def cutoff_from(now: datetime, older_than: str | float | None, created_before: str | None) -> datetime:
-    """Exactly one of the two selects the recovery points."""
-    if (older_than is None) == (created_before is None):
-        raise ConfigurationError(
-            "give exactly one of --older-than DAYS or --created-before DATE",
-            hint="for example --older-than 90",
-        )
-    if created_before is not None:
-        return parse_date(created_before)
-    return now - timedelta(days=parse_days(older_than if older_than is not None else 0))
-
-
-def parse_bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def part_size_for(size: int, minimum: int) -> int:

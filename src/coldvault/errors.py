@@ -73,32 +73,16 @@ class StoreTaskFailed(AwsError):
     """An EC2 store image task ended ``Failed``."""
 
 
-class StoreTaskPending(ColdvaultError):
-    """A store image task is still in progress (used to loop in the state machine)."""
-
-
 class StoreDeadlineExceeded(ColdvaultError):
     """A store task did not finish before the configured deadline."""
-
-
-class CopyIncomplete(ColdvaultError):
-    """A multipart copy made progress but is not finished: call the copy step again."""
 
 
 class VerificationFailed(ColdvaultError):
     """The archive does not match the stored object: the recovery point is kept."""
 
 
-class DeletionPending(ColdvaultError):
-    """The archive is verified but the recovery point could not be deleted (yet)."""
-
-
 class LeaseHeld(ColdvaultError):
     """Another run holds the lease on this recovery point: it is left alone."""
-
-
-class RestoreInProgress(ColdvaultError):
-    """A Glacier restore of the archive is still running."""
 
 
 class RestoreFailed(ColdvaultError):

@@ -32,7 +32,6 @@ class Outcome(enum.StrEnum):
     SKIPPED = "skipped"  # not selected (reason given)
     FAILED = "failed"  # something failed before verification: recovery point kept
     LEASED = "leased"  # another run holds this point: left alone
-    PLANNED = "planned"  # dry run: would be archived
 
 
 class SkipReason(enum.StrEnum):
@@ -43,6 +42,8 @@ class SkipReason(enum.StrEnum):
     NOT_STORABLE = "AMI cannot be stored to S3"
     VAULT_LOCK = "Vault Lock minimum retention not over"
     LEGAL_HOLD = "under legal hold"
+    NOT_SELECTED = "not the last point of its period (--select)"
+    COSTS_MORE = "archiving would cost more than keeping (--only-if-saves)"
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,10 @@ class Prices:
             "DEEP_ARCHIVE/Bulk": 0.0025,
         }
     )
+    # EBS direct APIs (EBS User Guide, "Pricing for EBS direct APIs"): plan's listings are billed per
+    # request; a store task reads every block the AMI's snapshots hold, billed per block returned.
+    ebs_list_per_1000_requests: float = 0.0006
+    ebs_get_block_per_1000_blocks: float = 0.003
     # Per 1,000 restore requests, by retrieval_key(); GLACIER_IR needs none.
     restore_requests_per_1000: dict[str, float] = field(
         default_factory=lambda: {

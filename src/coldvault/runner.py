@@ -22,16 +22,6 @@ from coldvault.models import PointWork, Stage
 from coldvault.pipeline.services import Services
 from coldvault.progress import Event, EventSink, ignore, point_event
 
-# The pipeline steps in the order this engine runs them for one point (the state machine must match).
-STEP_ORDER: tuple[str, ...] = (
-    "coldvault.pipeline.listing.list_candidates",
-    "coldvault.pipeline.store.start_store",
-    "coldvault.pipeline.store.check_stores",
-    "coldvault.pipeline.copy.copy_archive",
-    "coldvault.pipeline.verify.verify_archive",
-    "coldvault.pipeline.finish.delete_recovery_point",
-    "coldvault.pipeline.finish.publish_result",
-)
 COPY_SLICE_SECONDS = 2.0  # copy in slices so the display follows the parts
 WAIT_SLICE_SECONDS = 0.5
 

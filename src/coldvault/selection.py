@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from coldvault.models import RecoveryPoint, SkipReason
+from coldvault.periods import PeriodTracker
 
 USABLE_STATES = frozenset({"COMPLETED", "AVAILABLE"})
 
@@ -99,11 +100,18 @@ def select(
     archived: set[str],
     rules: VaultRules,
     include_undeletable: bool,
+    periods: PeriodTracker | None = None,
 ) -> Plan:
-    """Stream ``points`` into a plan; only the candidates and the skipped ones are kept."""
+    """Stream ``points`` into a plan; only the candidates and the skipped ones are kept.
+
+    With ``periods`` (``--select monthly|weekly|yearly``) every listed point is shown to the tracker,
+    and once the listing is over the candidates that are not their period's last are skipped.
+    """
     plan = Plan(cutoff=cutoff)
     for point in points:
         plan.listed += 1
+        if periods is not None and point.resource_type == "EC2":
+            periods.see(point.instance_id, point.creation_date, point.ami_id)
         is_archived = point.ami_id in archived
         reason = skip_reason(
             point,
@@ -123,4 +131,18 @@ def select(
             plan.too_recent += 1
         else:
             plan.skipped.append(Skipped(point, reason[0], reason[1]))
+    if periods is not None:
+        kept = []
+        for point in plan.candidates:
+            why = (
+                None
+                if point.ami_id in plan.resuming
+                else periods.why_not(point.instance_id, point.creation_date, point.ami_id)
+            )
+            if why is None:
+                kept.append(point)
+            else:
+                plan.skipped.append(Skipped(point, SkipReason.NOT_SELECTED, why))
+                plan.instances_kept.add(point.instance_id)
+        plan.candidates = kept
     return plan

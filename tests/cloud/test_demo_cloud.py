@@ -8,7 +8,7 @@ from rich.console import Console
 
 from coldvault.aws.session import AwsSession
 from coldvault.cli.cloud_cmd import demo_cloud
-from coldvault.cli.demo_cmd import DemoContext
+from coldvault.demo import DemoContext
 from coldvault.sandbox.admin import SandboxAdmin
 
 pytestmark = [pytest.mark.cloud, pytest.mark.integration, pytest.mark.slow]

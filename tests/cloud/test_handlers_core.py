@@ -4,6 +4,7 @@ that run's own lease."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -141,6 +142,55 @@ def test_a_deployed_run_with_an_unsafe_bucket_fails_with_the_preflight_message(
     assert "does not block public access" in outcome.error
     assert _store_tasks() == []
     assert s3.list_objects_v2(Bucket="unsafe-archive", Prefix="runs/").get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize(("key", "value"), [("concurrency", "abc"), ("storage-class", "FOO")])
+def test_list_candidates_refuses_a_bad_ssm_value_as_the_cli_does(
+    function_env: dict[str, str], key: str, value: str
+) -> None:
+    _bucket()
+    boto3.client("ssm").put_parameter(Name=f"{CONFIG}/{key}", Value=value, Type="String", Overwrite=True)
+    with pytest.raises(ConfigurationError, match=f"SSM parameter {CONFIG}/{key} must be .*, not '{value}'"):
+        handlers.list_candidates({"execution": "arn:execution:badvalue"}, None)
+    assert _store_tasks() == []
+    assert boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+
+
+@pytest.mark.slow
+def test_a_deployed_run_with_a_bad_ssm_value_fails_with_its_message_and_is_notified(
+    aws_env: dict[str, str], admin: SandboxAdmin
+) -> None:
+    from coldvault.aws.session import AwsSession
+    from coldvault.clock import SystemClock
+    from coldvault.cloud import deploy
+
+    admin.seed(vault_name="badvalue", instances=1, daily_days=0, monthly_months=1, seed=4, ebs_point=False)
+    aws = AwsSession(region="us-east-1", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
+    overrides = {"ArchivalBucketName": "badvalue-archive", "BackupVaultName": "badvalue"}
+    stack = deploy.execute_deploy(aws, deploy.plan_deploy(aws, "badvalue", overrides, None), SystemClock())
+    sqs = boto3.client("sqs")
+    notified = sqs.create_queue(QueueName="badvalue-notified")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=notified, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("sns").subscribe(
+        TopicArn=stack.outputs["NotificationTopicArn"], Protocol="sqs", Endpoint=arn
+    )
+    boto3.client("ssm").put_parameter(
+        Name="/coldvault/badvalue/concurrency", Value="abc", Type="String", Overwrite=True
+    )
+    outcome = deploy.follow_run(
+        aws, deploy.start_run(aws, "badvalue"), SystemClock(), seconds=300, poll_seconds=0.2
+    )
+    assert outcome.status == "FAILED"
+    assert "ArchiveRunFailed" in outcome.error
+    message = "SSM parameter /coldvault/badvalue/concurrency must be a whole number at least 1, not 'abc'"
+    assert message in outcome.error
+    (note,) = sqs.receive_message(QueueUrl=notified, WaitTimeSeconds=1)["Messages"]
+    body = json.loads(note["Body"])
+    assert body["Subject"] == "coldvault: archive run failed"
+    assert "ConfigurationError" in body["Message"]
+    assert message in body["Message"]
+    assert _store_tasks() == []
+    assert boto3.client("s3").list_objects_v2(Bucket="badvalue-archive").get("KeyCount", 0) == 0
 
 
 def test_verify_content_is_refused_in_the_cloud_with_one_line(function_env: dict[str, str]) -> None:

@@ -1,9 +1,10 @@
-"""The template's contract: parameters that refuse bad values, the archive issue's SSM keys, a bucket
+"""The template's contract: parameters that refuse bad values, the settings table's SSM keys, a bucket
 that is retained, private, encrypted, TLS-only and cleaned by lifecycle rules, and resources moto's
 CloudFormation does not enforce (policies, subscriptions, patterns) checked here instead."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,9 +12,9 @@ import pytest
 from coldvault import keys
 from coldvault.cloud import packaging
 from coldvault.cloud.parameters import check_overrides, parse_overrides, template_parameters
-from coldvault.config import SSM_KEYS
 from coldvault.errors import UsageError
 from coldvault.models import StorageClass
+from coldvault.settings_table import ROWS
 
 pytestmark = pytest.mark.cloud
 
@@ -82,17 +83,52 @@ def test_overrides_unknown_missing_or_reserved_are_usage_errors() -> None:
     assert check_overrides(PARAMS, {}, {"ArchivalBucketName": "kept"})["ArchivalBucketName"] == "kept"
 
 
-def test_ssm_parameters_are_the_archive_issue_keys(template: dict[str, Any]) -> None:
+def _written(template: dict[str, Any]) -> dict[str, Any]:
+    """The SSM keys the template writes under its path, and the value of each."""
     written: dict[str, Any] = {}
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::SSM::Parameter":
             name = resource["Properties"]["Name"]["Fn::Sub"]
             assert name.startswith("/coldvault/${AWS::StackName}/")
             written[name.rsplit("/", 1)[1]] = resource["Properties"]["Value"]
-    for _flag, parameter, ssm_key, _field in SSM_KEYS:
-        if parameter in PARAMS:
-            assert written.get(ssm_key) == {"Ref": parameter}, ssm_key
-    assert written["queue-url"] == {"Ref": "StatusQueue"}
+    return written
+
+
+def test_the_settings_table_covers_every_template_parameter_and_ssm_key(template: dict[str, Any]) -> None:
+    by_parameter = {r.parameter: r for r in ROWS if r.parameter}
+    assert set(by_parameter) == set(template["Parameters"])
+    by_ssm = {r.ssm: r for r in ROWS if r.ssm}
+    written = _written(template)
+    assert set(written) <= set(by_ssm), "the template writes a key no row reads"
+    for key, value in written.items():
+        row = by_ssm[key]
+        assert value == ({"Ref": row.parameter} if row.parameter else {"Ref": "StatusQueue"}), key
+    for row in ROWS:  # every row with both a parameter and a key is written by the template
+        if row.parameter and row.ssm:
+            assert written.get(row.ssm) == {"Ref": row.parameter}, row.ssm
+
+
+def test_the_table_and_the_template_agree_on_defaults_and_values() -> None:
+    deploy_defaults = {"BackupVaultName"}  # a convenience of `coldvault deploy`; a run needs the key
+    for row in ROWS:
+        if row.parameter is None:
+            continue
+        spec = PARAMS[row.parameter]
+        if row.parameter in deploy_defaults:
+            assert row.required
+            assert spec.default is not None
+        else:
+            assert spec.default == row.default, row.parameter
+        if row.field is None:
+            continue
+        if spec.allowed_pattern:  # the row's check is the template's
+            pattern = spec.allowed_pattern.removeprefix("^").removesuffix("$")
+            assert getattr(row.parse, "pattern", None) == pattern, row.parameter
+        for value in spec.allowed_values:
+            row.parse(value, datetime.now(UTC))
+        for bound in (spec.min_value, spec.max_value):
+            if bound is not None:
+                row.parse(f"{bound:g}", datetime.now(UTC))  # the template's limits pass the row
 
 
 def test_the_bucket_is_retained_private_encrypted_and_tls_only(template: dict[str, Any]) -> None:

@@ -33,7 +33,10 @@ CASES = {
         ["archive", "--yes", "--vault", VAULT, "--bucket", "nope-bucket", "--older-than", "1"],
         "does not exist",
     ),
-    "bad class": ([*BASE, "--older-than", "1", "--storage-class", "STANDARD"], "storage class"),
+    "bad class": (
+        [*BASE, "--older-than", "1", "--storage-class", "STANDARD"],
+        "--storage-class must be one of",
+    ),
     "negative days": ([*BASE, "--older-than", "-3"], "--older-than"),
     "non-numeric days": ([*BASE, "--older-than", "ten"], "--older-than"),
     "both selectors": ([*BASE, "--older-than", "3", "--created-before", "2026-01-01"], "exactly one"),
@@ -64,6 +67,38 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(
     assert len(err.splitlines()) == 1, err
     assert expected in err
     assert "(" in err  # the fix is named
+    assert objects() == {}
+    assert store_task_counts() == {}
+    assert points() == before
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("concurrency", "abc", "SSM parameter /coldvault/bad/concurrency must be a whole number at least 1"),
+        ("storage-class", "FOO", "SSM parameter /coldvault/bad/storage-class must be one of GLACIER_IR"),
+        (
+            "include-undeletable",
+            "perhaps",
+            "SSM parameter /coldvault/bad/include-undeletable must be true or",
+        ),
+    ],
+)
+def test_a_bad_ssm_value_under_config_exits_2_with_one_line_and_changes_nothing(
+    admin: SandboxAdmin, capsys: pytest.CaptureFixture[str], key: str, value: str, expected: str
+) -> None:
+    """The keys the stack writes, one of them bad: the same error the state machine's run fails with."""
+    archivable_fleet(admin, months=1)
+    before = points()
+    ssm = boto3.client("ssm")
+    for name, text in (("vault", VAULT), ("bucket", BUCKET), ("older-than-days", "1"), (key, value)):
+        ssm.put_parameter(Name=f"/coldvault/bad/{name}", Value=text, Type="String", Overwrite=True)
+    assert run_inprocess(["archive", "--yes", "--config", "/coldvault/bad"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert expected in err
+    assert f"not '{value}'" in err
+    assert "(redeploy with" in err or "(aws ssm put-parameter --overwrite" in err
     assert objects() == {}
     assert store_task_counts() == {}
     assert points() == before

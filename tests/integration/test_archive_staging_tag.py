@@ -35,7 +35,7 @@ def test_the_staging_object_is_tagged_for_the_lifecycle_rule_and_the_archive_is_
 ) -> None:
     archivable_fleet(admin)
     # Stop the run right after its store task completed: the staging object is a leftover now.
-    crashed = run_subprocess(archive_args(), env={"COLDVAULT_TEST_CRASH_AFTER": "stored"})
+    crashed = run_subprocess(archive_args(), crash_after="stored")
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
     (staging,) = [k for k in objects() if keys.is_ami_id(k.removesuffix(".bin"))]
     assert STAGING_TAG in _tags(staging)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -76,12 +77,26 @@ def run_inprocess(args: list[str]) -> int:
     return 0
 
 
+CRASH_CLI = Path(__file__).resolve().parents[1] / "support" / "crash_cli.py"
+
+
 def run_subprocess(
-    args: list[str], *, env: dict[str, str] | None = None, timeout: float = 180
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 180,
+    crash_after: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """``coldvault ARGS`` in a new process; with ``crash_after="STEP[:N]"`` it is SIGKILLed the N-th time
+    a point passes STEP (``tests/support/crash_cli.py``)."""
     full_env = {**os.environ, **(env or {}), "COLUMNS": "200"}
+    command = (
+        [sys.executable, "-m", "coldvault"]
+        if crash_after is None
+        else [sys.executable, str(CRASH_CLI), crash_after]
+    )
     return subprocess.run(
-        [sys.executable, "-m", "coldvault", *args],
+        [*command, *args],
         env=full_env,
         capture_output=True,
         text=True,

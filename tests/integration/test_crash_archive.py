@@ -1,6 +1,6 @@
 """A crash (SIGKILL) at each step boundary, then a rerun of the same command that converges.
 
-The crash is the CLI's test-only hook ``COLDVAULT_TEST_CRASH_AFTER=<step>[:<n>]``.
+The crash is ``tests/support/crash_cli.py``: the CLI run with a step observer that SIGKILLs it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ STEPS = ["store", "stored", "copy_part", "copy", "manifest", "verify", "delete",
 def test_crash_then_rerun_converges(admin: SandboxAdmin, step: str) -> None:
     archivable_fleet(admin, months=2)
     before = points()
-    crashed = run_subprocess(archive_args(), env={"COLDVAULT_TEST_CRASH_AFTER": step})
+    crashed = run_subprocess(archive_args(), crash_after=step)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
     assert deleted_without_manifest(before) == []
     assert_invariants(settled=False)
@@ -48,7 +48,7 @@ def test_crash_in_the_middle_of_a_multipart_copy_resumes_it(admin: SandboxAdmin)
     admin.update_settings(size_scale=3e-3)
     make_bucket()
     multipart = ["--copy-threshold-mb", "1", "--part-size-mb", "5"]
-    crashed = run_subprocess(archive_args(*multipart), env={"COLDVAULT_TEST_CRASH_AFTER": "copy_part:2"})
+    crashed = run_subprocess(archive_args(*multipart), crash_after="copy_part:2")
     assert crashed.returncode == -signal.SIGKILL
     uploads = boto3.client("s3").list_multipart_uploads(Bucket="coldvault-archive").get("Uploads", [])
     assert len(uploads) == 1, "the interrupted upload is there to be resumed"

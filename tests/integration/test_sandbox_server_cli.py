@@ -15,7 +15,7 @@ import pytest
 from rich.console import Console
 
 from coldvault.cli.app import main
-from coldvault.cli.demo_cmd import STEPS, DemoContext, run_demo
+from coldvault.demo import STEPS, DemoContext, run_demo
 from coldvault.sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.integration

@@ -68,12 +68,19 @@ class Backup:
         )
 
     def iter_recovery_points(
-        self, vault: str, *, created_before: datetime | None = None, page_size: int = 1000
+        self,
+        vault: str,
+        *,
+        created_before: datetime | None = None,
+        resource_arn: str | None = None,
+        page_size: int = 1000,
     ) -> Iterator[RecoveryPoint]:
-        """``backup:ListRecoveryPointsByBackupVault``, streamed page by page."""
+        """``backup:ListRecoveryPointsByBackupVault``, streamed page by page (of one resource, if given)."""
         kwargs: dict[str, Any] = {"BackupVaultName": vault, "PaginationConfig": {"PageSize": page_size}}
         if created_before is not None:
             kwargs["ByCreatedBefore"] = created_before
+        if resource_arn is not None:
+            kwargs["ByResourceArn"] = resource_arn
         paginator = self.client.get_paginator("list_recovery_points_by_backup_vault")
         with aws_call("ListRecoveryPointsByBackupVault"):
             for page in paginator.paginate(**kwargs):

@@ -1,23 +1,19 @@
 """``coldvault plan`` (a dry run) and ``coldvault archive`` (do it): the CLI edge of the pipeline.
 
-Settings come from flags, then the ``--config`` SSM path (``coldvault.config.SSM_KEYS``), then
-defaults. Bad input raises :class:`~coldvault.errors.UsageError` (exit 2) before anything changes.
-
-Test-only hook: ``COLDVAULT_TEST_CRASH_AFTER=<step>[:<n>]`` makes the process kill itself with SIGKILL
-after the n-th (default first) time it passes that step boundary (``store``, ``stored``, ``copy_part``,
-``copy``, ``manifest``, ``verify``, ``delete``, ``deleted``, ``publish``). It is read here only, and
-only when that exact variable is set; the crash tests use it to prove a rerun converges.
+Their setting flags are the rows of :mod:`coldvault.settings_table` (one typer option per row, built
+from the row); :func:`coldvault.settings.resolve` takes the flags, then the ``--config`` SSM path, then
+the defaults. Bad input raises :class:`~coldvault.errors.ConfigurationError` or another
+:class:`~coldvault.errors.UsageError` (exit 2) before anything changes.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
-import signal
 import socket
 import sys
-import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import typer
@@ -30,45 +26,17 @@ from coldvault.aws.ssm import Ssm
 from coldvault.aws.sts import Sts
 from coldvault.cli import render
 from coldvault.cli.options import GlobalOptions, OutputFormat, global_options
-from coldvault.config import (
-    GB,
-    MIB,
-    Settings,
-    cutoff_from,
-    new_run_id,
-    parse_bool,
-    parse_storage_class,
-)
+from coldvault.config import Settings, new_run_id
 from coldvault.errors import ConfigurationError, UsageError
 from coldvault.lease import LeaseOwner
-from coldvault.models import StorageClass
 from coldvault.pipeline.services import Services, services_from_session
 from coldvault.report import Report, record_plan, write_report
 from coldvault.runner import Runner
 from coldvault.selection import Plan
+from coldvault.settings import Raw, resolve
+from coldvault.settings_table import ROWS, Row
 
-CRASH_ENV = "COLDVAULT_TEST_CRASH_AFTER"
-
-
-@dataclass
-class Flags:
-    vault: str | None = None
-    bucket: str | None = None
-    older_than: str | None = None
-    created_before: str | None = None
-    storage_class: str | None = None
-    include_undeletable: bool | None = None
-    config: str | None = None
-    prices: str | None = None
-    concurrency: int | None = None
-    max_in_progress_gb: float | None = None
-    queue_url: str | None = None
-    verify_content: bool | None = None
-    copy_threshold_mb: float | None = None
-    part_size_mb: float | None = None
-    poll_min_seconds: float | None = None
-    store_deadline_hours: float | None = None
-    quota_wait_hours: float | None = None
+Flags = Mapping[str, Raw]  # a setting flag ("--vault") to its value; None: not given
 
 
 def _ssm(aws: AwsSession, path: str | None) -> dict[str, str]:
@@ -84,97 +52,9 @@ def _ssm(aws: AwsSession, path: str | None) -> dict[str, str]:
     return params
 
 
-def resolve(flags: Flags, ssm: dict[str, str], *, now: Any, run_id: str, account_id: str = "") -> Settings:
-    """Flags win over SSM parameters, which win over defaults; validated once."""
-
-    def pick(flag: Any, key: str) -> Any:
-        return flag if flag is not None else ssm.get(key)
-
-    vault, bucket = pick(flags.vault, "vault"), pick(flags.bucket, "bucket")
-    if not vault:
-        raise ConfigurationError("no backup vault given", hint="pass --vault NAME or --config /ssm/path")
-    if not bucket:
-        raise ConfigurationError("no archive bucket given", hint="pass --bucket NAME or --config /ssm/path")
-    older = flags.older_than
-    if older is None and flags.created_before is None:
-        older = ssm.get("older-than-days")
-    cutoff = cutoff_from(now, older, flags.created_before)
-    storage_class = parse_storage_class(
-        pick(flags.storage_class, "storage-class") or StorageClass.GLACIER_IR.value
-    )
-    values: dict[str, Any] = {}
-    concurrency = pick(flags.concurrency, "concurrency")
-    if concurrency is not None:
-        values["concurrency"] = _positive_int(concurrency, "--concurrency")
-    max_gb = pick(flags.max_in_progress_gb, "max-in-progress-gb")
-    if max_gb is not None:
-        values["max_in_progress_bytes"] = int(_positive(max_gb, "--max-in-progress-gb") * GB)
-    for flag, field, scale in (
-        (flags.copy_threshold_mb, "copy_threshold_bytes", MIB),
-        (flags.part_size_mb, "part_size_bytes", MIB),
-        (flags.poll_min_seconds, "min_poll_seconds", 1),
-        (flags.store_deadline_hours, "store_deadline_seconds", 3600),
-        (flags.quota_wait_hours, "quota_wait_deadline_seconds", 3600),
-    ):
-        if flag is not None:
-            number = _positive(flag, "--" + field.replace("_", "-"))
-            values[field] = int(number * scale) if field.endswith("bytes") else number * scale
-    include = pick(flags.include_undeletable, "include-undeletable")
-    verify = pick(flags.verify_content, "verify-content")
-    return Settings(
-        vault=str(vault),
-        bucket=str(bucket),
-        cutoff=cutoff,
-        run_id=run_id,
-        storage_class=storage_class,
-        queue_url=pick(flags.queue_url, "queue-url") or None,
-        include_undeletable=parse_bool(str(include)) if include is not None else False,
-        verify_content=parse_bool(str(verify)) if verify is not None else False,
-        account_id=account_id,
-        **values,
-    )
-
-
-def _positive(value: Any, flag: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{flag} must be a number, not {value!r}") from None
-    if number <= 0:
-        raise ConfigurationError(f"{flag} must be positive, not {value!r}")
-    return number
-
-
-def _positive_int(value: Any, flag: str) -> int:
-    number = _positive(value, flag)
-    if number != int(number):
-        raise ConfigurationError(f"{flag} must be a whole number, not {value!r}")
-    return int(number)
-
-
 def preflight(svc: Services, aws: AwsSession, settings: Settings, *, changing: bool) -> None:
     """Everything checked before the first change (:mod:`coldvault.preflight`); PreflightError: exit 2."""
     checks.check(svc, settings, region=aws.region_name, changing=changing)
-
-
-def _crash_hook() -> Any:
-    spec = os.environ.get(CRASH_ENV)
-    if not spec:
-        return None
-    step, _, count = spec.partition(":")
-    remaining = [int(count) if count else 1]
-    lock = threading.Lock()
-
-    def hook(name: str, ami_id: str) -> None:
-        if name != step:
-            return
-        with lock:
-            remaining[0] -= 1
-            if remaining[0] <= 0:
-                sys.stdout.flush()
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    return hook
 
 
 def _stale_lease(holder: dict[str, Any]) -> bool:
@@ -190,22 +70,21 @@ def _stale_lease(holder: dict[str, Any]) -> bool:
     return False
 
 
-def build(opts: GlobalOptions, flags: Flags) -> tuple[Services, Settings, pricing.Prices]:
+def build(
+    opts: GlobalOptions, flags: Flags, config: str | None, prices: str | None
+) -> tuple[Services, Settings, pricing.Prices]:
     aws = opts.aws
     aws.check_credentials()
-    prices = pricing.Prices.load(flags.prices)
-    ssm = _ssm(aws, flags.config)
+    price_table = pricing.Prices.load(prices)
+    ssm = _ssm(aws, config)
     run_id = new_run_id()
     svc = services_from_session(
         aws, owner=LeaseOwner(run_id=run_id, host=socket.gethostname(), pid=os.getpid())
     )
     svc.stale_lease = _stale_lease
-    hook = _crash_hook()
-    if hook is not None:
-        svc.after_step = hook
-    settings = resolve(flags, ssm, now=svc.clock.now(), run_id=run_id)
+    settings = resolve(flags, ssm, path=config, now=svc.clock.now(), run_id=run_id)
     settings = settings.with_(account_id=Sts(aws.client("sts")).account_id())
-    return svc, settings, prices
+    return svc, settings, price_table
 
 
 def make_plan(svc: Services, settings: Settings, prices: pricing.Prices) -> tuple[Plan, pricing.Estimate]:
@@ -242,73 +121,48 @@ def execute(
     return report
 
 
-def demo_archive(
-    aws: AwsSession, *, vault: str, bucket: str, older_than_days: float, console: Console
-) -> Report | None:
-    """For ``coldvault demo``: plan, archive with live progress, summary; the report (None: nothing to do)."""
-    svc = services_from_session(
-        aws, owner=LeaseOwner(run_id=new_run_id(), host=socket.gethostname(), pid=os.getpid())
-    )
-    settings = resolve(
-        Flags(vault=vault, bucket=bucket, older_than=str(older_than_days)),
-        {},
-        now=svc.clock.now(),
-        run_id=svc.owner.run_id,
-    )
-    settings = settings.with_(account_id=Sts(aws.client("sts")).account_id(), min_poll_seconds=0.5)
-    preflight(svc, aws, settings, changing=True)
-    plan, estimate = make_plan(svc, settings, pricing.Prices())
-    render.render_plan(console, plan, estimate)
-    report = execute(svc, settings, plan, estimate, console, "live")
-    if report is not None:
-        render.render_summary(console, report, settings.bucket)
-    return report
-
-
 # -- typer commands --------------------------------------------------------------------------
 
-VaultOpt = Annotated[str | None, typer.Option("--vault", help="Backup vault name.")]
-OlderOpt = Annotated[str | None, typer.Option("--older-than", help="Recovery points older than DAYS.")]
-BeforeOpt = Annotated[
-    str | None,
-    typer.Option("--created-before", help="Recovery points created before DATE (ISO 8601, UTC default)."),
-]
-BucketOpt = Annotated[str | None, typer.Option("--bucket", help="Archive bucket (same Region).")]
-ClassOpt = Annotated[
-    str | None, typer.Option("--storage-class", help="GLACIER_IR (default), GLACIER or DEEP_ARCHIVE.")
-]
-UndeletableOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--include-undeletable/--skip-undeletable", help="Also take points Vault Lock or a legal hold keeps."
-    ),
-]
 ConfigOpt = Annotated[
-    str | None, typer.Option("--config", help="SSM Parameter Store path with the settings.")
+    str | None, typer.Option("--config", help="SSM Parameter Store path with the settings (flags win).")
 ]
 PricesOpt = Annotated[str | None, typer.Option("--prices", help="JSON file overriding the price table.")]
-ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="Points in flight at once (10).")]
-MaxGbOpt = Annotated[
-    float | None, typer.Option("--max-in-progress-gb", help="Store bytes in progress at most (1200).")
-]
-QueueOpt = Annotated[str | None, typer.Option("--queue-url", help="SQS queue for status messages.")]
-VerifyContentOpt = Annotated[
-    bool | None, typer.Option("--verify-content", help="Also stream the stored object and compare checksums.")
-]
-CopyThresholdOpt = Annotated[
-    float | None, typer.Option("--copy-threshold-mb", help="Multipart copy above this size (5120).")
-]
-PartSizeOpt = Annotated[float | None, typer.Option("--part-size-mb", help="Minimum copy part size (64).")]
-PollOpt = Annotated[
-    float | None, typer.Option("--poll-min-seconds", help="Shortest interval between store polls (15).")
-]
-StoreDeadlineOpt = Annotated[
-    float | None, typer.Option("--store-deadline-hours", help="Give up on a store task after (48).")
-]
-QuotaWaitOpt = Annotated[
-    float | None, typer.Option("--quota-wait-hours", help="Wait out a store quota refusal for up to (12).")
-]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def _option(row: Row) -> inspect.Parameter:
+    """A row's flag as a typer option: text (parsed by the row, as its SSM value is) or a boolean."""
+    help_text = row.doc.replace("`", "")
+    if row.boolean:  # "`true` | `false`: what it does" says what the flag does
+        help_text = help_text.split(": ", 1)[-1]
+    if row.default and row.cli_default and not row.boolean:
+        help_text += f" [default: {row.default}]"
+    decls = f"{row.flag}/{row.negative_flag}" if row.negative_flag else str(row.flag)
+    if row.boolean:
+        annotation: Any = Annotated[bool | None, typer.Option(decls, help=help_text, show_default=False)]
+    else:
+        option = typer.Option(decls, help=help_text, metavar=row.metavar, show_default=False)
+        annotation = Annotated[str | None, option]
+    return inspect.Parameter(
+        row.flag_key, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation
+    )
+
+
+def _with_setting_flags(command: Callable[..., None], rows: tuple[Row, ...]) -> Callable[..., None]:
+    """``command(ctx, …, **flags)`` with one option per row, after ``ctx`` (typer reads the signature)."""
+    own = [p for p in inspect.signature(command).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    ctx, rest = own[0], [p.replace(kind=p.KEYWORD_ONLY) for p in own[1:]]
+    params = [ctx, *(_option(r) for r in rows), *rest]
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    return command
+
+
+def _flags(rows: tuple[Row, ...], given: Mapping[str, Any]) -> dict[str, Raw]:
+    return {str(r.flag): given.get(r.flag_key) for r in rows}
+
+
+PLAN_ROWS = tuple(r for r in ROWS if r.flag and r.plan)
+ARCHIVE_ROWS = tuple(r for r in ROWS if r.flag)
 
 
 def _console(opts: GlobalOptions) -> Console:
@@ -318,32 +172,19 @@ def _console(opts: GlobalOptions) -> Console:
 
 
 def _prepare(
-    ctx: typer.Context, flags: Flags, *, changing: bool
+    ctx: typer.Context, flags: Flags, config: str | None, prices: str | None, *, changing: bool
 ) -> tuple[GlobalOptions, Services, Settings, Plan, pricing.Estimate]:
     """What ``plan`` and ``archive`` both do first: settings, preflight checks, the plan and its cost."""
     opts = global_options(ctx)
-    svc, settings, price_table = build(opts, flags)
+    svc, settings, price_table = build(opts, flags, config, prices)
     preflight(svc, opts.aws, settings, changing=changing)
     plan, estimate = make_plan(svc, settings, price_table)
     return opts, svc, settings, plan, estimate
 
 
-def plan_cmd(
-    ctx: typer.Context,
-    vault: VaultOpt = None,
-    older_than: OlderOpt = None,
-    created_before: BeforeOpt = None,
-    bucket: BucketOpt = None,
-    storage_class: ClassOpt = None,
-    include_undeletable: UndeletableOpt = None,
-    config: ConfigOpt = None,
-    prices: PricesOpt = None,
-) -> None:
+def plan_cmd(ctx: typer.Context, config: ConfigOpt = None, prices: PricesOpt = None, **given: Any) -> None:
     """Show what would be archived, what is skipped and why, and the cost before and after (read-only)."""
-    flags = Flags(
-        vault, bucket, older_than, created_before, storage_class, include_undeletable, config, prices
-    )
-    opts, _, _, plan, estimate = _prepare(ctx, flags, changing=False)
+    opts, _, _, plan, estimate = _prepare(ctx, _flags(PLAN_ROWS, given), config, prices, changing=False)
     if opts.output is OutputFormat.json:
         print(json.dumps(render.plan_json(plan, estimate), indent=1))
     else:
@@ -351,33 +192,11 @@ def plan_cmd(
 
 
 def archive_cmd(
-    ctx: typer.Context,
-    vault: VaultOpt = None,
-    older_than: OlderOpt = None,
-    created_before: BeforeOpt = None,
-    bucket: BucketOpt = None,
-    storage_class: ClassOpt = None,
-    include_undeletable: UndeletableOpt = None,
-    config: ConfigOpt = None,
-    prices: PricesOpt = None,
-    concurrency: ConcurrencyOpt = None,
-    max_in_progress_gb: MaxGbOpt = None,
-    queue_url: QueueOpt = None,
-    verify_content: VerifyContentOpt = None,
-    copy_threshold_mb: CopyThresholdOpt = None,
-    part_size_mb: PartSizeOpt = None,
-    poll_min_seconds: PollOpt = None,
-    store_deadline_hours: StoreDeadlineOpt = None,
-    quota_wait_hours: QuotaWaitOpt = None,
-    yes: YesOpt = False,
+    ctx: typer.Context, config: ConfigOpt = None, prices: PricesOpt = None, yes: YesOpt = False, **given: Any
 ) -> None:
     """Archive the selected recovery points: store → copy → verify → delete (confirmed) → report."""
-    flags = Flags(
-        vault, bucket, older_than, created_before, storage_class, include_undeletable, config, prices,
-        concurrency, max_in_progress_gb, queue_url, verify_content, copy_threshold_mb, part_size_mb,
-        poll_min_seconds, store_deadline_hours, quota_wait_hours,
-    )  # fmt: skip
-    opts, svc, settings, plan, estimate = _prepare(ctx, flags, changing=True)
+    flags = _flags(ARCHIVE_ROWS, given)
+    opts, svc, settings, plan, estimate = _prepare(ctx, flags, config, prices, changing=True)
     console = _console(opts)
     as_json = opts.output is OutputFormat.json
     if not as_json:
@@ -408,5 +227,5 @@ def archive_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("plan")(plan_cmd)
-    app.command("archive")(archive_cmd)
+    app.command("plan")(_with_setting_flags(plan_cmd, PLAN_ROWS))
+    app.command("archive")(_with_setting_flags(archive_cmd, ARCHIVE_ROWS))

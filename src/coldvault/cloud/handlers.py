@@ -33,8 +33,6 @@ from coldvault.pipeline.verify import verify_archive as verify_step
 from coldvault.report import record_plan
 from coldvault.report import write_report as report_step
 
-ITEMS_PER_EXECUTION_ENV = "COLDVAULT_ITEMS_PER_EXECUTION"
-DEFAULT_ITEMS_PER_EXECUTION = 100
 COPY_TIME_MARGIN_SECONDS = 60.0  # left to the copy step to record its progress before Lambda stops it
 COPY_SLICE_ENV = "COLDVAULT_COPY_SLICE_SECONDS"  # optional: copy at most this long per invocation
 NOTIFY_OUTCOMES = (Outcome.FAILED.value, Outcome.RETAINED.value)
@@ -80,8 +78,7 @@ def list_candidates(event: dict[str, Any], context: Any) -> dict[str, Any]:
         started, settings, works = runs.load_candidates(svc, settings.bucket, run_id)
         run = runs.RunState(run_id=run_id, started=started, settings=settings)
     run = replace(run, cursor=int(given.get("cursor") or 0))
-    size = int(rt.env.get(ITEMS_PER_EXECUTION_ENV) or DEFAULT_ITEMS_PER_EXECUTION)
-    state, items = runs.open_batch(svc, run, works, max(1, size))
+    state, items = runs.open_batch(svc, run, works, run.settings.items_per_execution)
     log("run.batch", execution, run_id=run_id, cursor=state.cursor, items=len(items), total=state.total)
     return {"run": state.to_json(), "items": items}
 

@@ -36,7 +36,7 @@ ASL_FILE = "archive.asl.json"
 ASL_FILES = ("archive.asl.json", "restore.asl.json")
 _PLACEHOLDER = re.compile(r'"\{\{coldvault:([a-z_-]+\.asl\.json)\}\}"')
 TEMPLATE_FILE = "template.yaml"
-EXCLUDED_DIRS = frozenset({"cli", "sandbox", "__pycache__"})
+EXCLUDED_DIRS = frozenset({"cli", "demo", "sandbox", "__pycache__"})
 # Deploying is the operator's machine's business: no function imports these (nor needs their SDK models).
 EXCLUDED_FILES = frozenset(
     {

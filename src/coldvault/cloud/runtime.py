@@ -1,5 +1,8 @@
 """What every Lambda handler shares: its environment, settings, services and structured JSON logs.
 
+The settings are the SSM parameters under ``COLDVAULT_CONFIG_PATH``, resolved by
+:func:`coldvault.settings.resolve` exactly as ``coldvault archive --config`` resolves them.
+
 The environment is read through :func:`environ`: the process environment in AWS, or the mapping the
 sandbox's in-process Lambda runner sets for one invocation (:func:`function_environment`), so
 functions running side by side in one process keep their own settings and credentials.
@@ -15,7 +18,6 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from coldvault.aws.lambda_runtime import session_from_environment
@@ -23,10 +25,11 @@ from coldvault.aws.session import AwsSession
 from coldvault.aws.ssm import Ssm
 from coldvault.aws.sts import Sts
 from coldvault.clock import Clock, SystemClock
-from coldvault.config import GB, MIB, SSM_KEYS, Settings, parse_bool, parse_days, parse_storage_class
+from coldvault.config import Settings
 from coldvault.errors import ConfigurationError
 from coldvault.lease import LeaseOwner
 from coldvault.pipeline.services import Services, services_from_session
+from coldvault.settings import resolve
 
 CONFIG_PATH_ENV = "COLDVAULT_CONFIG_PATH"
 LEASE_HOST = "step-functions"
@@ -63,46 +66,6 @@ def log(event: str, execution: str = "", **fields: Any) -> None:
     _log.info(json.dumps(record, default=str, sort_keys=True))
 
 
-def settings_from_parameters(
-    params: Mapping[str, str], *, now: datetime, run_id: str, account_id: str
-) -> Settings:
-    """The run's settings from the SSM keys of :data:`coldvault.config.SSM_KEYS` (defaults otherwise)."""
-    known = {ssm_key for _flag, _param, ssm_key, _field in SSM_KEYS}
-    for required in ("vault", "bucket"):
-        if not params.get(required):
-            raise ConfigurationError(
-                f"SSM parameter '{required}' is missing under the configuration path",
-                hint="redeploy the stack (coldvault deploy) or put the parameter back",
-            )
-    values: dict[str, Any] = {
-        "vault": params["vault"],
-        "bucket": params["bucket"],
-        "run_id": run_id,
-        "account_id": account_id,
-        "cutoff": now - timedelta(days=parse_days(params.get("older-than-days", "90"))),
-    }
-    if params.get("storage-class"):
-        values["storage_class"] = parse_storage_class(params["storage-class"])
-    if params.get("queue-url"):
-        values["queue_url"] = params["queue-url"]
-    if params.get("concurrency"):
-        values["concurrency"] = int(params["concurrency"])
-    if params.get("max-in-progress-gb"):
-        values["max_in_progress_bytes"] = int(float(params["max-in-progress-gb"]) * GB)
-    # Tuning keys beyond the template's parameters (set by hand under the path when needed).
-    for key, name, unit in (
-        ("copy-threshold-mb", "copy_threshold_bytes", MIB),
-        ("part-size-mb", "part_size_bytes", MIB),
-        ("copy-concurrency", "copy_concurrency", 1),
-    ):
-        if params.get(key):
-            values[name] = int(float(params[key]) * unit)
-    for key, name in (("include-undeletable", "include_undeletable"), ("verify-content", "verify_content")):
-        if key in params and key in known:
-            values[name] = parse_bool(params[key])
-    return Settings(**values)
-
-
 @dataclass
 class Runtime:
     """One invocation's view of AWS: the session's adapters and the run's settings."""
@@ -121,7 +84,17 @@ class Runtime:
         aws = cached_session(self.env)
         params = Ssm(aws.client("ssm")).parameters(self.config_path)
         account = Sts(aws.client("sts")).account_id()
-        settings = settings_from_parameters(params, now=self.clock.now(), run_id=run_id, account_id=account)
+        # The same resolver as ``coldvault archive --config``: a bad value is a ConfigurationError that
+        # fails the run (ListCandidates' Catch notifies it); an unset key takes the table's default.
+        settings = resolve(
+            {},
+            params,
+            path=self.config_path,
+            now=self.clock.now(),
+            run_id=run_id,
+            account_id=account,
+            cli=False,
+        )
         if settings.verify_content:  # awscrt (native code) is not in the Lambda package: refused
             raise ConfigurationError(
                 "verify-content is not supported by the Lambda functions (they carry no awscrt)",

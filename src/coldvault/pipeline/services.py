@@ -1,10 +1,12 @@
-"""What the archive steps talk to: the AWS adapters, a clock, the lease owner, test hooks."""
+"""What the archive steps talk to: the AWS adapters, a clock, the lease owner, a step observer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from coldvault.aws.backup import Backup
 from coldvault.aws.ec2 import Ec2
@@ -20,8 +22,33 @@ def _never(_: dict[str, Any]) -> bool:
     return False
 
 
+class StepObserver(Protocol):
+    """Told each time a point passes a step boundary, in the thread that passed it.
+
+    The boundaries: ``store`` (task started), ``stored``, ``copy_part`` (one part copied), ``copy``,
+    ``manifest`` (written), ``verify``, ``delete`` (requested), ``deleted`` (confirmed), ``publish``.
+    The product observes nothing; a program embedding coldvault (its crash tests, for one) installs an
+    observer with :func:`observing_steps`.
+    """
+
+    def __call__(self, step: str, ami_id: str) -> None: ...
+
+
 def _no_hook(step: str, ami_id: str) -> None:
     return None
+
+
+_OBSERVER: ContextVar[StepObserver] = ContextVar("coldvault_step_observer", default=_no_hook)
+
+
+@contextmanager
+def observing_steps(observer: StepObserver) -> Iterator[None]:
+    """Services made by :func:`services_from_session` inside the block report to ``observer``."""
+    token = _OBSERVER.set(observer)
+    try:
+        yield
+    finally:
+        _OBSERVER.reset(token)
 
 
 @dataclass
@@ -36,8 +63,7 @@ class Services:
     kms: Kms | None = None
     owner: LeaseOwner = field(default_factory=lambda: LeaseOwner(run_id=""))
     stale_lease: StaleCheck = _never
-    # Called after each step boundary (step name, AMI id): the CLI's test-only crash hook uses it.
-    after_step: Callable[[str, str], None] = _no_hook
+    after_step: StepObserver = _no_hook
 
 
 def services_from_session(
@@ -52,4 +78,5 @@ def services_from_session(
         clock=clock or SystemClock(),
         kms=Kms(aws.client("kms")),
         owner=owner or LeaseOwner(run_id=""),
+        after_step=_OBSERVER.get(),
     )

@@ -28,6 +28,7 @@ def install() -> None:
         from coldvault.sandbox import (
             backup_responses,
             cfn_buckets,
+            ebs_responses,
             ec2_copy,
             ec2_responses,
             lambda_runner,
@@ -39,6 +40,7 @@ def install() -> None:
         backup_responses.install()  # recovery points, backup jobs, legal holds
         ec2_responses.install()  # store and restore image tasks
         ec2_copy.install()  # CopyImage with the source's devices, encryption, tags and ClientToken
+        ebs_responses.install()  # ListSnapshotBlocks/ListChangedBlocks over incremental lineages
         s3_restore.install()  # RestoreObject on virtual time: in progress, RestoreAlreadyInProgress, expiry
         # The in-process Lambda runner: moto's LambdaSimpleBackend.invoke only echoes.
         lambda_runner.install()

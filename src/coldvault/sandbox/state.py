@@ -40,6 +40,16 @@ class SandboxSettings:
     glacier_restore_scale: float = 0.0
     # CopyImage: the copy is `pending` for its snapshots' size / this rate (+ image_available_after_seconds)
     copy_image_bytes_per_second: float = 20 * GB
+    # EBS snapshot lineages (coldvault.sandbox.ebs_lineage): the share of a volume that is allocated,
+    # the blocks written per day as a share of the allocated ones, and how much of that rewrites a hot
+    # set (this share of the allocated blocks) rather than landing anywhere. Each volume and instance
+    # varies around the first two deterministically; ebs_instance_profiles overrides them per instance
+    # id, e.g. {"i-0abc": {"daily_change_rate": 0.001, "hot_share": 0.0, "allocated_fraction": 0.5}}.
+    ebs_allocated_fraction: float = 0.5
+    ebs_daily_change_rate: float = 0.02
+    ebs_hot_share: float = 0.6
+    ebs_hot_set_fraction: float = 0.02
+    ebs_instance_profiles: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name: f.type for f in fields(self)}
