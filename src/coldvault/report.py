@@ -36,10 +36,6 @@ CSV_FIELDS = (
 )
 
 
-def plan_key(run_id: str) -> str:
-    return f"runs/{run_id}/plan.json"
-
-
 @dataclass
 class Report:
     run_id: str
@@ -131,7 +127,7 @@ def plan_record(plan: Plan, estimate: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_plan(svc: Services, settings: Settings, plan: Plan, estimate: dict[str, Any]) -> None:
-    svc.s3.put_json(settings.bucket, plan_key(settings.run_id), plan_record(plan, estimate))
+    svc.s3.put_json(settings.bucket, keys.plan_key(settings.run_id), plan_record(plan, estimate))
 
 
 def write_report(svc: Services, settings: Settings, run_id: str, started: datetime) -> Report:
@@ -139,11 +135,11 @@ def write_report(svc: Services, settings: Settings, run_id: str, started: dateti
     bucket = settings.bucket
     items = [
         doc
-        for key in svc.s3.iter_keys(bucket, f"runs/{run_id}/results/")
+        for key in svc.s3.iter_keys(bucket, keys.results_prefix(run_id))
         if (doc := svc.s3.get_json(bucket, key)) is not None
     ]
     items.sort(key=lambda i: str(i.get("ami_id")))
-    plan_doc = svc.s3.get_json(bucket, plan_key(run_id)) or {}
+    plan_doc = svc.s3.get_json(bucket, keys.plan_key(run_id)) or {}
     seen = {i.get("ami_id") for i in items}
     items.extend(s for s in plan_doc.get("skipped", []) if s.get("ami_id") not in seen)
     report = Report(

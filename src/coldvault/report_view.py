@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,8 +22,6 @@ from coldvault.aws.s3 import S3
 from coldvault.errors import AwsError, NotFound, UsageError
 from coldvault.report import REPORT_SCHEMA, Report
 from coldvault.restore.engine import REPORT_SCHEMA as RESTORE_REPORT_SCHEMA
-
-_KEY_RE = re.compile(rf"^{re.escape(keys.LOG_PREFIX)}(\d{{8}}T\d{{6}}Z)-(.+)\.json$")
 
 
 class Kind(enum.StrEnum):
@@ -51,19 +48,13 @@ class ReportRef:
 
     @property
     def csv_key(self) -> str:
-        return self.key.removesuffix(".json") + ".csv"
+        return keys.report_key(self.time, self.run_id, "csv")
 
 
 def parse_report_key(key: str) -> ReportRef | None:
     """The report a ``logs/`` key names; None for any other object (the CSV twins included)."""
-    match = _KEY_RE.match(key)
-    if not match:
-        return None
-    try:
-        time = datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return ReportRef(key=key, time=time, run_id=match.group(2))
+    parsed = keys.parse_report_key(key)
+    return None if parsed is None else ReportRef(key=key, time=parsed[0], run_id=parsed[1])
 
 
 def newest_first(report_keys: Iterable[str]) -> list[ReportRef]:

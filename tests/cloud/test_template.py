@@ -164,7 +164,12 @@ def test_lifecycle_aborts_uploads_and_expires_staging_leftovers(template: dict[s
     assert "Prefix" not in staging  # staging objects live at the bucket root, found by their tag
     # nothing ever expires an archive or the catalogue
     for rule in rules.values():
-        assert not str(rule.get("Prefix", "")).startswith(("recovery-points/", "catalog/", "logs/"))
+        assert not str(rule.get("Prefix", "")).startswith(
+            (keys.ARCHIVE_PREFIX, keys.CATALOG_PREFIX, keys.LOG_PREFIX)
+        )
+    # the working objects the rules expire are where the code writes them
+    assert rules["expire-run-working-objects"]["Prefix"] == keys.RUNS_PREFIX
+    assert rules["expire-released-leases"]["Prefix"] == keys.LEASE_PREFIX
 
 
 def test_queue_topic_schedule_and_logs(template: dict[str, Any]) -> None:

@@ -11,7 +11,6 @@ from coldvault import keys
 from coldvault.config import Settings
 from coldvault.models import Outcome, PointWork, RecoveryPoint
 from coldvault.pipeline import status_message
-from coldvault.pipeline.finish import result_key
 from coldvault.report import Report
 
 amis = st.from_regex(r"ami-[0-9a-f]{17}", fullmatch=True)
@@ -82,7 +81,7 @@ def test_status_message_and_report() -> None:
     assert m_ok["archive_key"] == "k"
     assert m_bad["archive_key"] == ""
     assert m_bad["error"] == "boom"
-    assert result_key("r1", p.ami_id) == f"runs/r1/results/{p.ami_id}.json"
+    assert keys.result_key("r1", p.ami_id) == f"runs/r1/results/{p.ami_id}.json"
     now = datetime(2026, 1, 1, tzinfo=UTC)
     report = Report(run_id="r1", started=now, finished=now, settings={}, items=[m_ok])
     assert report.exit_code == 0

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coldvault.catalog import CatalogEntry
 from coldvault.errors import UsageError
+from coldvault.manifest import Manifest
 from coldvault.pricing import Prices
 from coldvault.restore.policy import (
     MAX_POLL,
@@ -25,26 +26,17 @@ from coldvault.restore.policy import (
     next_thaw_poll,
     parse_tier,
 )
+from tests.support.manifests import ARCHIVE_KEY as KEY
+from tests.support.manifests import a_manifest
 
-KEY = "recovery-points/123456789012/us-east-1/i-0abc/2026/01/02/ami-0123456789abcdef0.bin"
 EXTRA = {
     "coldvault:restored-from": KEY,
     "coldvault:source-recovery-point": "arn:aws:ec2:us-east-1::image/ami-0",
 }
 
 
-def entry(**changes: object) -> CatalogEntry:
-    values: dict[str, object] = {
-        "bucket": "b",
-        "manifest_key": "catalog/ami/ami-0123456789abcdef0.json",
-        "ami_id": "ami-0123456789abcdef0",
-        "archive_key": KEY,
-        "storage_class": "GLACIER",
-        "archive_size": 10 * 1024**3,
-        "ami_name": "AwsBackup_i-0abc_3f2a",
-    }
-    values.update(changes)
-    return CatalogEntry(**values)  # type: ignore[arg-type]
+def entry(**changes: Any) -> Manifest:
+    return a_manifest(**changes)
 
 
 def test_tier_is_case_insensitive_and_checked() -> None:
@@ -80,12 +72,12 @@ def test_default_name_is_deterministic_unique_per_archive_and_valid() -> None:
 
 @given(st.text(max_size=300))
 def test_default_name_is_always_a_valid_ami_name(original: str) -> None:
-    assert NAME_RE.match(default_name(entry(ami_name=original)))
+    assert NAME_RE.match(default_name(entry(image_name=original)))
 
 
 def test_tags_drop_aws_keys_and_keep_within_fifty_with_name_first() -> None:
     tags = {f"k{i:02d}": str(i) for i in range(60)} | {"Name": "web", "aws:backup:source-resource": "i-0"}
-    kept, dropped = image_tags(entry(ami_tags=tags), extra=EXTRA)
+    kept, dropped = image_tags(entry(image_tags=tags), extra=EXTRA)
     assert len(kept) == 50
     assert kept["Name"] == "web"
     assert "aws:backup:source-resource" not in kept
@@ -96,12 +88,12 @@ def test_tags_drop_aws_keys_and_keep_within_fifty_with_name_first() -> None:
 
 def test_tags_leave_room_for_the_stage_tag_of_an_encrypted_restore() -> None:
     tags = {f"k{i:02d}": str(i) for i in range(60)}
-    kept, _ = image_tags(entry(ami_tags=tags, encrypted=True), extra=EXTRA)
+    kept, _ = image_tags(entry(image_tags=tags, encrypted=True), extra=EXTRA)
     assert len(kept) == 49
 
 
 def test_few_tags_are_all_kept() -> None:
-    kept, dropped = image_tags(entry(ami_tags={"Name": "db", "team": "data"}), extra=EXTRA)
+    kept, dropped = image_tags(entry(image_tags={"Name": "db", "team": "data"}), extra=EXTRA)
     assert kept == {"Name": "db", "team": "data", **EXTRA}
     assert dropped == []
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from coldvault import keys
 from coldvault.aws.errors import aws_call
 from coldvault.errors import NotFound
 
@@ -92,7 +93,7 @@ class Ec2:
             kwargs["S3ObjectTags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
         with aws_call("CreateStoreImageTask"):
             r = self.client.create_store_image_task(**kwargs)
-        return str(r.get("ObjectKey", f"{ami_id}.bin"))
+        return str(r.get("ObjectKey", keys.staging_key(ami_id)))
 
     def describe_store_tasks(self, ami_ids: Sequence[str]) -> dict[str, StoreTask]:
         """``ec2:DescribeStoreImageTasks``, one call per 20 AMIs; the newest task per AMI."""

@@ -120,10 +120,10 @@ def list_archives(
         table.add_row(
             e.ami_id,
             e.instance_id,
-            f"{e.created:%Y-%m-%d %H:%M}" if e.created else "",
-            row.state.storage_class if row.state else e.storage_class,
-            _size(e.archive_size),
-            f"{e.archived_at:%Y-%m-%d %H:%M}" if e.archived_at else "",
+            f"{e.created:%Y-%m-%d %H:%M}",
+            row.state.storage_class if row.state else e.archive.storage_class,
+            _size(e.archive.size),
+            f"{e.verification.at:%Y-%m-%d %H:%M}",
             row.restore_state,
         )
     console = Console()

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from coldvault import keys
 from coldvault.aws.s3 import S3
 from coldvault.cli import render
 from coldvault.cli.catalog_cmd import bucket_from
@@ -138,9 +139,9 @@ def show_restore(console: Console, loaded: LoadedReport, bucket: str) -> None:
 def show_listing(console: Console, bucket: str, rows: list[LoadedReport], kind: Kind | None) -> None:
     what = f"{kind.value} reports" if kind else "reports"
     if not rows:
-        console.print(f"No {what} in s3://{bucket}/logs/.")
+        console.print(f"No {what} in s3://{bucket}/{keys.LOG_PREFIX}.")
         return
-    table = Table(title=f"Newest {len(rows)} {what} in s3://{bucket}/logs/")
+    table = Table(title=f"Newest {len(rows)} {what} in s3://{bucket}/{keys.LOG_PREFIX}")
     for column in ("time (UTC)", "run id", "kind", "run exit", "totals"):
         table.add_column(column, no_wrap=column != "totals")
     for loaded in rows:
@@ -155,7 +156,7 @@ def show_listing(console: Console, bucket: str, rows: list[LoadedReport], kind: 
 
 
 def _pick(reader: ReportReader, refs: list[ReportRef], run_id: str | None, kind: Kind | None) -> LoadedReport:
-    where = f"s3://{reader.bucket}/logs/"
+    where = f"s3://{reader.bucket}/{keys.LOG_PREFIX}"
     if run_id is not None:
         ref = find_run(refs, run_id)
         try:

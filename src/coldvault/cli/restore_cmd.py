@@ -13,8 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from coldvault import keys
 from coldvault.aws.ssm import Ssm
-from coldvault.catalog import MANIFEST_PREFIX, Catalog
+from coldvault.catalog import Catalog
 from coldvault.cli.catalog_cmd import bucket_from
 from coldvault.cli.options import GlobalOptions, OutputFormat, global_options
 from coldvault.clock import Clock, SystemClock
@@ -219,7 +220,7 @@ def _demo_bucket(ctx: Any) -> str | None:
             return str(ctx.data[key])
     s3 = ctx.aws.client("s3")
     for bucket in s3.list_buckets().get("Buckets", []):
-        if s3.list_objects_v2(Bucket=bucket["Name"], Prefix=MANIFEST_PREFIX, MaxKeys=1).get("KeyCount"):
+        if s3.list_objects_v2(Bucket=bucket["Name"], Prefix=keys.MANIFEST_PREFIX, MaxKeys=1).get("KeyCount"):
             return str(bucket["Name"])
     return None
 
@@ -239,18 +240,22 @@ def demo_restore(ctx: Any) -> None:
     for column in ("AMI", "instance", "class", "restore state"):
         table.add_column(column, no_wrap=True)
     for row in rows[:5]:
-        table.add_row(row.entry.ami_id, row.entry.instance_id, row.entry.storage_class, row.restore_state)
+        table.add_row(
+            row.entry.ami_id, row.entry.instance_id, row.entry.archive.storage_class, row.restore_state
+        )
     console.print(table)
     if not rows:
         return
-    chosen = next((r for r in rows if r.entry.storage_class in ("GLACIER", "DEEP_ARCHIVE")), rows[0])
+    chosen = next((r for r in rows if r.entry.archive.storage_class in ("GLACIER", "DEEP_ARCHIVE")), rows[0])
     svc = RestoreServices(
         s3=aws.client("s3"),
         ec2=aws.client("ec2"),
         clock=_SandboxTime(ctx.endpoint_url),
         region=aws.region_name,
     )
-    options = RestoreOptions(tier="Bulk" if chosen.entry.storage_class != "GLACIER_IR" else "Standard")
+    options = RestoreOptions(
+        tier="Bulk" if chosen.entry.archive.storage_class != "GLACIER_IR" else "Standard"
+    )
     work = run_restore(
         svc,
         options,
@@ -264,7 +269,7 @@ def demo_restore(ctx: Any) -> None:
     again = run_restore(
         svc,
         options,
-        chosen.entry.archive_key,
+        chosen.entry.archive.key,
         bucket=bucket,
         wait=True,
         confirm=_confirm(console, True, True),

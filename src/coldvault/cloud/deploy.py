@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from coldvault import keys
 from coldvault.aws.artifacts import Artifacts
 from coldvault.aws.cloudformation import CloudFormation, Stack
 from coldvault.aws.s3 import S3
@@ -20,7 +21,7 @@ from coldvault.aws.session import AwsSession
 from coldvault.aws.stepfunctions import Execution, StepFunctions
 from coldvault.aws.sts import Sts
 from coldvault.clock import Clock, Deadline
-from coldvault.cloud import packaging, runs
+from coldvault.cloud import packaging
 from coldvault.cloud.parameters import check_overrides, template_parameters
 from coldvault.config import new_run_id
 from coldvault.errors import ColdvaultError, PreflightError, UsageError
@@ -204,9 +205,9 @@ def start_run(aws: AwsSession, stack_name: str, run_id: str | None = None) -> Ru
 
 def _progress(s3: S3, handle: RunHandle, progress: RunProgress) -> None:
     if not progress.total:
-        body = s3.get_json(handle.bucket, runs.candidates_key(handle.run_id))
+        body = s3.get_json(handle.bucket, keys.candidates_key(handle.run_id))
         progress.total = len(body.get("items", [])) if body else 0
-    progress.done = sum(1 for _ in s3.iter_keys(handle.bucket, f"runs/{handle.run_id}/results/"))
+    progress.done = sum(1 for _ in s3.iter_keys(handle.bucket, keys.results_prefix(handle.run_id)))
 
 
 def follow_run(
@@ -243,8 +244,8 @@ def follow_run(
             progress.executions = len(executions)
             continue
         report = None
-        keys = output.get("report") or {}
-        if execution.status == "SUCCEEDED" and keys.get("json"):
-            report = s3.get_json(handle.bucket, str(keys["json"]))
+        report_keys = output.get("report") or {}
+        if execution.status == "SUCCEEDED" and report_keys.get("json"):
+            report = s3.get_json(handle.bucket, str(report_keys["json"]))
         error = f"{execution.error}: {execution.cause}" if execution.error else ""
         return RunOutcome(handle, executions, execution.status, output, report, error)

@@ -15,7 +15,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from coldvault import preflight
+from coldvault import keys, preflight
 from coldvault.cloud import runs
 from coldvault.cloud.runtime import cached_session, log, runtime
 from coldvault.config import new_run_id
@@ -23,7 +23,7 @@ from coldvault.models import Outcome, PointWork, Stage
 from coldvault.pipeline import capacity
 from coldvault.pipeline.copy import copy_archive as copy_step
 from coldvault.pipeline.finish import delete_recovery_point as delete_step
-from coldvault.pipeline.finish import new_work, result_key
+from coldvault.pipeline.finish import new_work
 from coldvault.pipeline.finish import publish_result as publish_step
 from coldvault.pipeline.listing import list_candidates as list_step
 from coldvault.pipeline.services import Services
@@ -66,7 +66,7 @@ def list_candidates(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The CLI's checks before any change: a missing vault, a bucket in another Region, public or
     # unencrypted, or a missing queue raises PreflightError, which fails the run with its message.
     preflight.check(svc, settings, region=cached_session(rt.env).region_name, changing=True)
-    existing = svc.s3.get_json(settings.bucket, runs.candidates_key(run_id))
+    existing = svc.s3.get_json(settings.bucket, keys.candidates_key(run_id))
     if existing is None:
         plan = list_step(svc, settings)
         record_plan(svc, settings, plan, {})
@@ -203,7 +203,7 @@ def write_report(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bucket = run.settings.bucket
     _, _, works = runs.load_candidates(svc, bucket, run.run_id)
     for work in works:  # a point that left no result is reported as failed, never left out
-        if svc.s3.head(bucket, result_key(run.run_id, work.ami_id)) is None:
+        if svc.s3.head(bucket, keys.result_key(run.run_id, work.ami_id)) is None:
             lost = replace(work, stage=Stage.DONE, outcome=Outcome.FAILED, error="the run recorded no result")
             publish_step(svc, run.settings, lost)
     report = report_step(svc, run.settings, run.run_id, run.started)

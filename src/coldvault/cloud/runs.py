@@ -17,20 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from coldvault import keys
 from coldvault.config import Settings
 from coldvault.errors import ConfigurationError
 from coldvault.models import PointWork
 from coldvault.pipeline.services import Services
 
 MAX_INLINE_CONCURRENCY = 40  # an inline Map runs at most 40 iterations at once
-
-
-def candidates_key(run_id: str) -> str:
-    return f"runs/{run_id}/candidates.json"
-
-
-def work_key(run_id: str, ami_id: str) -> str:
-    return f"runs/{run_id}/work/{ami_id}.json"
 
 
 @dataclass(frozen=True)
@@ -79,14 +72,14 @@ def save_candidates(svc: Services, run: RunState, works: list[PointWork]) -> Non
         "settings": run.settings.to_json(),
         "items": [w.to_json() for w in works],
     }
-    svc.s3.put_json(run.settings.bucket, candidates_key(run.run_id), body)
+    svc.s3.put_json(run.settings.bucket, keys.candidates_key(run.run_id), body)
 
 
 def load_candidates(svc: Services, bucket: str, run_id: str) -> tuple[datetime, Settings, list[PointWork]]:
-    body = svc.s3.get_json(bucket, candidates_key(run_id))
+    body = svc.s3.get_json(bucket, keys.candidates_key(run_id))
     if body is None:
         raise ConfigurationError(
-            f"run {run_id} has no candidate list in s3://{bucket}/{candidates_key(run_id)}",
+            f"run {run_id} has no candidate list in s3://{bucket}/{keys.candidates_key(run_id)}",
             hint="start a new run: coldvault run --stack-name NAME",
         )
     items = [PointWork.from_json(i) for i in body["items"]]
@@ -97,7 +90,7 @@ def open_batch(svc: Services, run: RunState, works: list[PointWork], size: int) 
     """Write the work objects of the batch at ``run.cursor``; the run state and the batch's AMI ids."""
     batch = works[run.cursor : run.cursor + size]
     for work in batch:
-        svc.s3.put_json(run.settings.bucket, work_key(run.run_id, work.ami_id), work.to_json())
+        svc.s3.put_json(run.settings.bucket, keys.work_key(run.run_id, work.ami_id), work.to_json())
     end = run.cursor + len(batch)
     state = RunState(
         run_id=run.run_id,
@@ -112,7 +105,7 @@ def open_batch(svc: Services, run: RunState, works: list[PointWork], size: int) 
 
 
 def load_work(svc: Services, run: RunState, ami_id: str) -> PointWork:
-    body = svc.s3.get_json(run.settings.bucket, work_key(run.run_id, ami_id))
+    body = svc.s3.get_json(run.settings.bucket, keys.work_key(run.run_id, ami_id))
     if body is None:
         raise ConfigurationError(f"run {run.run_id} has no work object for {ami_id}")
     return PointWork.from_json(body)

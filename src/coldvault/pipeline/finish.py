@@ -16,10 +16,6 @@ RESULT_SCHEMA = "coldvault.result/1"
 CONFIRMED_STATES = frozenset({"DELETING"})
 
 
-def result_key(run_id: str, ami_id: str) -> str:
-    return f"runs/{run_id}/results/{ami_id}.json"
-
-
 def delete_recovery_point(svc: Services, settings: Settings, work: PointWork) -> PointWork:
     """Delete the recovery point and confirm with ``DescribeRecoveryPoint`` (gone, or ``DELETING``).
 
@@ -31,11 +27,11 @@ def delete_recovery_point(svc: Services, settings: Settings, work: PointWork) ->
         return work
     started = svc.clock.monotonic()
     bucket = settings.bucket
-    record = svc.s3.get_json(bucket, work.manifest_key)
+    record = manifest.read(svc.s3, bucket, work.manifest_key)
     archive = svc.s3.head(bucket, work.archive_key)
-    if not manifest.is_verified(record, work.archive_key) or record is None:
+    if record is None or not manifest.is_verified(record, work.archive_key):
         raise VerificationFailed(f"{work.ami_id}: no verified manifest; the recovery point is kept")
-    if archive is None or archive.size != record["archive"]["size"]:
+    if archive is None or archive.size != record.archive.size:
         raise VerificationFailed(f"{work.ami_id}: archive missing or changed since verification; point kept")
     reason = ""
     current = svc.backup.describe_recovery_point(settings.vault, work.point.arn)
@@ -70,8 +66,8 @@ def delete_recovery_point(svc: Services, settings: Settings, work: PointWork) ->
         stage=Stage.DONE,
         outcome=Outcome.ARCHIVED if confirmed else Outcome.RETAINED,
         deletion_pending="" if confirmed else reason,
-        archive_size=record["archive"]["size"],
-        checksum=record["archive"].get("checksum_crc64nvme", ""),
+        archive_size=record.archive.size,
+        checksum=record.archive.checksum_crc64nvme,
     )
 
 
@@ -109,7 +105,7 @@ def publish_result(svc: Services, settings: Settings, work: PointWork) -> PointW
         work = replace(work, outcome=Outcome.FAILED, error=work.error or "ended without an outcome")
     started = svc.clock.monotonic()
     message = status_message(settings, work)
-    svc.s3.put_json(settings.bucket, result_key(message["run_id"], work.ami_id), message)
+    svc.s3.put_json(settings.bucket, keys.result_key(message["run_id"], work.ami_id), message)
     if settings.queue_url:
         svc.sqs.send(settings.queue_url, message)
     if work.outcome is not Outcome.LEASED:

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from coldvault import keys, preflight
+from dataclasses import replace
+
+from coldvault import keys, manifest, preflight
 from coldvault.config import Settings
 from coldvault.errors import AwsError, NotFound, PreflightError
-from coldvault.models import SkipReason, point_from_json
+from coldvault.models import SkipReason
 from coldvault.pipeline.services import Services
 from coldvault.selection import Plan, Skipped, VaultRules, select
-
-MANIFEST_PREFIX = keys.CATALOG_PREFIX + "ami/"
 
 
 def archived_amis(svc: Services, bucket: str) -> set[str]:
     """AMI ids with a manifest in the catalogue (one listing, not one request per point)."""
     try:
-        return {
-            k[len(MANIFEST_PREFIX) : -len(".json")]
-            for k in svc.s3.iter_keys(bucket, MANIFEST_PREFIX)
-            if k.endswith(".json")
-        }
+        found = (keys.ami_of_manifest_key(k) for k in svc.s3.iter_keys(bucket, keys.MANIFEST_PREFIX))
+        return {ami for ami in found if ami}
     except NotFound as exc:
         raise PreflightError(
             f"bucket {bucket!r} does not exist", hint="create it or pass the right --bucket"
@@ -69,10 +66,8 @@ def list_candidates(svc: Services, settings: Settings) -> Plan:
 def _resume_pending_deletions(svc: Services, settings: Settings, plan: Plan) -> None:
     """Archived points whose deletion was never confirmed and that the listing did not show (deleted
     by a run that stopped before recording it): candidates again, so the delete step confirms them."""
-    pending = {
-        k[len(keys.PENDING_DELETION_PREFIX) : -len(".json")]
-        for k in svc.s3.iter_keys(settings.bucket, keys.PENDING_DELETION_PREFIX)
-    }
+    markers = svc.s3.iter_keys(settings.bucket, keys.PENDING_DELETION_PREFIX)
+    pending = {ami for ami in map(keys.ami_of_pending_deletion_key, markers) if ami}
     if not pending:
         return
     # A point being deleted (DELETING) with its deletion unrecorded: confirm and record it.
@@ -81,12 +76,10 @@ def _resume_pending_deletions(svc: Services, settings: Settings, plan: Plan) -> 
     ]
     seen = {p.ami_id for p in plan.candidates} | {s.point.ami_id for s in plan.skipped}
     for ami in sorted(pending - seen):
-        record = svc.s3.get_json(settings.bucket, keys.manifest_key(ami))
-        if not record or record.get("recovery_point", {}).get("vault_name") != settings.vault:
+        record = manifest.read(svc.s3, settings.bucket, keys.manifest_key(ami))
+        if record is None or record.recovery_point.vault_name != settings.vault:
             continue
-        fields = {k: v for k, v in record["recovery_point"].items() if k not in {"tags_error"}}
-        fields["tags"] = {}
-        plan.candidates.append(point_from_json(fields))
+        plan.candidates.append(replace(record.recovery_point, tags={}))
         plan.resuming.add(ami)
 
 

@@ -53,7 +53,7 @@ def start_store(svc: Services, settings: Settings, work: PointWork) -> PointWork
         except LeaseHeld as exc:
             return replace(work, stage=Stage.DONE, outcome=Outcome.LEASED, error=exc.one_line())
         work = replace(work, lease_etag=etag or "held")
-    if manifest.is_verified(svc.s3.get_json(settings.bucket, work.manifest_key), work.archive_key):
+    if manifest.is_verified(manifest.read(svc.s3, settings.bucket, work.manifest_key), work.archive_key):
         svc.s3.delete(settings.bucket, keys.staging_key(ami))  # left by a crash after the manifest
         return timed(work, "store", started, svc, stage=Stage.VERIFIED)
     staging = svc.s3.head(settings.bucket, keys.staging_key(ami))

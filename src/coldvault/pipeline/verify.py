@@ -59,7 +59,7 @@ def verify_archive(svc: Services, settings: Settings, work: PointWork) -> PointW
     started = svc.clock.monotonic()
     bucket = settings.bucket
     staging_key = keys.staging_key(work.ami_id)
-    if manifest.is_verified(svc.s3.get_json(bucket, work.manifest_key), work.archive_key):
+    if manifest.is_verified(manifest.read(svc.s3, bucket, work.manifest_key), work.archive_key):
         svc.s3.delete(bucket, staging_key)
         return timed(work, "verify", started, svc, stage=Stage.VERIFIED)
     staging = svc.s3.head(bucket, staging_key)

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from coldvault.catalog import CatalogEntry
 from coldvault.errors import UsageError
+from coldvault.manifest import Manifest
 from coldvault.pricing import DAYS_PER_MONTH, Prices, retrieval_key
 
 TIERS = ("Expedited", "Standard", "Bulk")
@@ -70,14 +70,14 @@ class RestoreOptions:
             raise UsageError("the restore deadline must be positive")
 
 
-def default_name(entry: CatalogEntry) -> str:
+def default_name(entry: Manifest) -> str:
     """A deterministic name unique to the archive: the original AMI's name + a digest of the key."""
-    suffix = "-restored-" + hashlib.sha256(entry.archive_key.encode()).hexdigest()[:10]
-    base = _NAME_BAD.sub("-", entry.ami_name or entry.ami_id).strip() or entry.ami_id
+    suffix = "-restored-" + hashlib.sha256(entry.archive.key.encode()).hexdigest()[:10]
+    base = _NAME_BAD.sub("-", entry.image_name or entry.ami_id).strip() or entry.ami_id
     return f"{base[: 128 - len(suffix)]}{suffix}"
 
 
-def image_tags(entry: CatalogEntry, *, extra: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+def image_tags(entry: Manifest, *, extra: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """The restored AMI's tags: the original ones without ``aws:`` keys, within EC2's 50 with room
     for ``extra`` (and for the stage tag of an encrypted restore), ``Name`` kept first; plus the
     keys that did not fit."""
@@ -85,7 +85,7 @@ def image_tags(entry: CatalogEntry, *, extra: dict[str, str]) -> tuple[dict[str,
     room = MAX_IMAGE_TAGS - reserved
     originals = {
         k: v[:256]
-        for k, v in entry.ami_tags.items()
+        for k, v in entry.image_tags.items()
         if not k.lower().startswith("aws:") and k not in extra and len(k) <= 128
     }
     ordered = sorted(originals, key=lambda k: (k != "Name", k))

@@ -152,10 +152,10 @@ def prepare(
             hint=f"run with --region {region}",
         )
     entry = Catalog(svc.s3, bucket).find(ref)
-    state = s3_glacier.head_archive(svc.s3, bucket, entry.archive_key)
+    state = s3_glacier.head_archive(svc.s3, bucket, entry.archive.key)
     if state is None:
         raise UsageError(
-            f"the archive s3://{bucket}/{entry.archive_key} named by {entry.manifest_key} does not exist",
+            f"the archive s3://{bucket}/{entry.archive.key} named by {entry.key} does not exist",
             hint="check the bucket; 'coldvault list' shows each archive's state",
         )
     if options.tier == "Expedited" and state.storage_class == "DEEP_ARCHIVE":
@@ -168,18 +168,18 @@ def prepare(
     tags, dropped = image_tags(
         entry,
         extra={
-            RESTORED_FROM: entry.archive_key,
-            SOURCE_RECOVERY_POINT: entry.recovery_point_arn or entry.ami_id,
+            RESTORED_FROM: entry.archive.key,
+            SOURCE_RECOVERY_POINT: entry.recovery_point.arn,
         },
     )
     work = RestoreWork(
         bucket=bucket,
-        archive_key=entry.archive_key,
-        manifest_key=entry.manifest_key,
+        archive_key=entry.archive.key,
+        manifest_key=entry.key,
         source_ami_id=entry.ami_id,
-        recovery_point_arn=entry.recovery_point_arn,
+        recovery_point_arn=entry.recovery_point.arn,
         storage_class=state.storage_class,
-        size_bytes=state.size or entry.archive_size,
+        size_bytes=state.size or entry.archive.size,
         tier=options.tier if state.storage_class in ("GLACIER", "DEEP_ARCHIVE") else "",
         days=options.days,
         name=name,
@@ -191,9 +191,9 @@ def prepare(
         run_id=run_id or uuid.uuid4().hex[:12],
         started_at=now.isoformat(),
         deadline_at=(now + timedelta(seconds=options.deadline_seconds)).isoformat(),
-        block_devices=[dict(d) for d in entry.block_devices],
+        block_devices=[d.summary() for d in entry.ebs_devices],
     )
-    final, plain = _ours(ec2_images.find_images(svc.ec2, tags={RESTORED_FROM: entry.archive_key}))
+    final, plain = _ours(ec2_images.find_images(svc.ec2, tags={RESTORED_FROM: entry.archive.key}))
     if final is not None:
         stage = Stage.IMAGING if not (work.encrypt and plain is not None) else Stage.ENCRYPTING
         return replace(
