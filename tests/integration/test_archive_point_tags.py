@@ -22,6 +22,6 @@ def test_point_tags_are_the_amis_even_when_listtags_fails_on_ec2_arns(
     (record,) = manifests().values()
     point = record["recovery_point"]
     assert point["tags_error"] == ""
-    assert point["tags"] == record["ami"]["tags"]
+    assert point["tags"] == record["image"]["tags"]
     assert "aws:backup:source-resource" in point["tags"]
     assert admin.faults()[0]["fired"] == 0  # ListTags was never called for the EC2 point
