@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from coldvault import keys, manifest
-from coldvault.aws import s3_glacier
 from coldvault.aws.s3 import S3
 from coldvault.aws.s3_glacier import ArchiveState, RestoreStatus
 from coldvault.errors import UsageError
@@ -152,7 +151,7 @@ class Catalog:
         return matches[0]
 
     def state(self, entry: Manifest) -> ArchiveState | None:
-        return s3_glacier.head_archive(self._client, self.bucket, entry.archive.key)
+        return self._s3.head_archive(self.bucket, entry.archive.key)
 
     def listing(self, filters: ListFilter | None = None, *, workers: int = 8) -> list[Listed]:
         """Every matching archive with its restore state, newest recovery point first (manifests and

@@ -1,9 +1,13 @@
-"""The consolidated report of a run: built from the per-point result objects both engines write.
+"""Runs' reports, and the one writer of them: :func:`put_report` writes every report, archive or
+restore, as ``logs/<yyyymmddThhmmssZ>-<run-id>.json`` and its ``.csv`` twin.
 
+An archive run's consolidated report is built from the per-point result objects both engines write:
 ``runs/<run-id>/results/<ami-id>.json`` (one per point, written by the publish step) and
 ``runs/<run-id>/plan.json`` (the skipped points and the estimate, written when the run starts) are
-read back, so a report is exact even when runs overlap or a run resumes after a crash. Written to
-``logs/<yyyymmddThhmmssZ>-<run-id>.json`` and ``.csv``.
+read back, so a report is exact even when runs overlap or a run resumes after a crash. A restore's
+report (schema :data:`RESTORE_REPORT_SCHEMA`, ``"kind": "restore"``) holds its one status message
+(:mod:`coldvault.restore.engine`). ``coldvault report`` reads both kinds back
+(:mod:`coldvault.report_view`).
 """
 
 from __future__ import annotations
@@ -11,17 +15,20 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from coldvault import keys
+from coldvault.aws.s3 import S3
 from coldvault.config import Settings
 from coldvault.models import Outcome
 from coldvault.pipeline.services import Services
 from coldvault.selection import Plan
 
 REPORT_SCHEMA = "coldvault.report/1"
+RESTORE_REPORT_SCHEMA = "coldvault.restore-report/1"
 CSV_FIELDS = (
     "ami_id",
     "recovery_point_arn",
@@ -87,25 +94,55 @@ class Report:
         }
 
     def to_csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for i in self.items:
-            writer.writerow(
-                {
-                    "ami_id": i.get("ami_id", ""),
-                    "recovery_point_arn": i.get("recovery_point_arn", ""),
-                    "instance_id": i.get("instance_id", ""),
-                    "outcome": i.get("outcome", ""),
-                    "archive_key": i.get("archive_key", ""),
-                    "storage_class": i.get("storage_class", ""),
-                    "backup_size_bytes": i.get("backup_size_bytes", 0),
-                    "archive_bytes": i.get("archive_bytes", 0),
-                    "seconds": round(sum((i.get("durations_seconds") or {}).values()), 3),
-                    "reason": i.get("error") or i.get("deletion_pending") or i.get("skip_reason", ""),
-                }
-            )
-        return out.getvalue()
+        return csv_text(CSV_FIELDS, (self._csv_row(i) for i in self.items))
+
+    @staticmethod
+    def _csv_row(i: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ami_id": i.get("ami_id", ""),
+            "recovery_point_arn": i.get("recovery_point_arn", ""),
+            "instance_id": i.get("instance_id", ""),
+            "outcome": i.get("outcome", ""),
+            "archive_key": i.get("archive_key", ""),
+            "storage_class": i.get("storage_class", ""),
+            "backup_size_bytes": i.get("backup_size_bytes", 0),
+            "archive_bytes": i.get("archive_bytes", 0),
+            "seconds": round(sum((i.get("durations_seconds") or {}).values()), 3),
+            "reason": i.get("error") or i.get("deletion_pending") or i.get("skip_reason", ""),
+        }
+
+
+def restore_report(run_id: str, started: str, finished: datetime, message: dict[str, Any]) -> dict[str, Any]:
+    """A restore's report: its one status message as the one item."""
+    return {
+        "schema": RESTORE_REPORT_SCHEMA,
+        "kind": "restore",
+        "run_id": run_id,
+        "started": started,
+        "finished": finished.isoformat(),
+        "items": [message],
+    }
+
+
+def csv_text(fields: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
+    """A report's CSV: a header of ``fields``, one line per row (list values joined with ``;``)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()})
+    return out.getvalue()
+
+
+def put_report(
+    s3: S3, bucket: str, started: datetime, run_id: str, document: dict[str, Any], csv_body: str
+) -> dict[str, str]:
+    """Write one run's report (``document`` as JSON, and its CSV twin) under ``logs/``; their keys."""
+    json_key = keys.report_key(started, run_id, "json")
+    csv_key = keys.report_key(started, run_id, "csv")
+    s3.put_json(bucket, json_key, document)
+    s3.put_json(bucket, csv_key, csv_body.encode(), content_type="text/csv")
+    return {"json": json_key, "csv": csv_key}
 
 
 def plan_record(plan: Plan, estimate: dict[str, Any]) -> dict[str, Any]:
@@ -150,9 +187,5 @@ def write_report(svc: Services, settings: Settings, run_id: str, started: dateti
         items=items,
         estimate=plan_doc.get("estimate", {}),
     )
-    json_key = keys.report_key(started, run_id, "json")
-    csv_key = keys.report_key(started, run_id, "csv")
-    report.keys = {"json": json_key, "csv": csv_key}
-    svc.s3.put_json(bucket, json_key, report.to_json())
-    svc.s3.put_json(bucket, csv_key, report.to_csv().encode(), content_type="text/csv")
+    report.keys = put_report(svc.s3, bucket, started, run_id, report.to_json(), report.to_csv())
     return report

@@ -20,8 +20,7 @@ from typing import Any
 from coldvault import keys
 from coldvault.aws.s3 import S3
 from coldvault.errors import AwsError, NotFound, UsageError
-from coldvault.report import REPORT_SCHEMA, Report
-from coldvault.restore.engine import REPORT_SCHEMA as RESTORE_REPORT_SCHEMA
+from coldvault.report import REPORT_SCHEMA, RESTORE_REPORT_SCHEMA, Report
 
 
 class Kind(enum.StrEnum):

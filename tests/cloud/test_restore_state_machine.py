@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,8 @@ from cfnlint.decode import cfn_yaml
 from coldvault import errors
 from coldvault.clock import Deadline, SystemClock
 from coldvault.cloud import packaging, restore_handlers
+from coldvault.cloud.runtime import cached_session, function_environment
+from coldvault.pipeline import Services
 from coldvault.sandbox.admin import SandboxAdmin
 from coldvault.sandbox.server import SandboxServer
 from tests.integration.test_restore_support import (
@@ -88,37 +89,21 @@ def test_substitutions_functions_and_handlers_agree(asl_text: str, resources: di
     assert granted == {v["Fn::GetAtt"][0] for v in machine["DefinitionSubstitutions"].values()}
 
 
-def _restore_code_actions() -> set[str]:
-    """What the restore path calls: its own adapters, and the archive adapters' methods it uses."""
-    from coldvault.aws.s3 import S3
-    from coldvault.aws.sqs import Sqs
-    from coldvault.cloud.wiring import module_actions
-
-    actions = module_actions("coldvault.aws.s3_glacier") | module_actions("coldvault.aws.ec2_images")
-    actions |= module_actions("coldvault.aws.ssm")
-    for method in (S3.get_json, S3.iter_keys, S3.put_json, Sqs.send):
-        actions |= set(re.findall(r"``([a-z0-9-]+:[A-Za-z0-9]+)``", inspect.getdoc(method) or ""))
-    return actions
-
-
-def _granted(role: dict[str, Any]) -> set[str]:
-    granted: set[str] = set()
-    for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
-        if "Fn::If" in statement:
-            statement = statement["Fn::If"][1]
-        action = statement["Action"]
-        granted |= {action} if isinstance(action, str) else set(action)
-    return granted
-
-
-def test_the_restore_role_grants_what_the_code_calls_and_nothing_unexplained(
-    resources: dict[str, Any],
-) -> None:
-    code = _restore_code_actions()
-    granted = _granted(resources["Resources"]["RestoreFunctionRole"])
-    assert code - granted == set()
-    assert granted - code == set(restore_handlers.GRANTED_ON_OUR_BEHALF)
-    assert not {"backup:DeleteRecoveryPoint", "s3:DeleteObject"} & granted  # restoring never deletes archives
+def test_the_handlers_reuse_the_cached_session_and_build_the_shared_services() -> None:
+    """Like the archive handlers: one session (and its clients) per function environment, kept
+    across warm invocations; the services are the bundle the archive steps use."""
+    env = {
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "restore-session-test",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+    }
+    with function_environment(env):
+        first = restore_handlers._context().svc
+        second = restore_handlers._context().svc
+    assert isinstance(first, Services)
+    assert first.s3.client is second.s3.client is cached_session(env).client("s3")
+    assert first.ec2.client is second.ec2.client
+    assert first.region == REGION
 
 
 def test_the_packaged_template_inlines_the_restore_asl(asl_text: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import pkgutil
 import re
 import subprocess
 import sys
@@ -14,7 +15,9 @@ from typing import Any
 import botocore
 import pytest
 
+import coldvault.aws
 from coldvault import errors
+from coldvault.aws.permissions import adapter_methods
 from coldvault.cloud import handlers, packaging, wiring
 from coldvault.sandbox.lambda_runner import RUNTIME_LIBRARIES
 
@@ -195,23 +198,100 @@ def test_every_handler_imports_from_the_built_zip_alone(tmp_path: Path, template
     assert result["typer"] is False
 
 
-def test_function_role_grants_exactly_what_the_code_calls_plus_the_declared_table(
-    template: dict[str, Any],
+def _adapter_classes() -> list[type]:
+    """Every adapter class in coldvault.aws: a class of its own module built over a ``client``."""
+    found = []
+    for info in pkgutil.iter_modules(coldvault.aws.__path__, "coldvault.aws."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            init = vars(cls).get("__init__")
+            if cls.__module__ == info.name and init and "client" in inspect.signature(init).parameters:
+                found.append(cls)
+    return found
+
+
+def test_every_adapter_method_declares_its_iam_actions_as_data() -> None:
+    adapters = _adapter_classes()
+    assert {a.__name__ for a in adapters} >= {"Backup", "Ec2", "S3", "Sqs", "Ssm", "Sts", "StepFunctions"}
+    for adapter in adapters:
+        methods = adapter_methods(adapter)
+        assert methods, adapter
+        undeclared = [name for name, actions in methods.items() if actions is None]
+        assert not undeclared, f"{adapter.__name__} methods without @permissions: {undeclared}"
+        for actions in methods.values():
+            assert actions is not None
+            assert all(re.fullmatch(r"[a-z0-9-]+:[A-Z][A-Za-z0-9]+", a) for a in actions), actions
+        # the declarations replaced docstring conventions and per-module tables
+        assert not hasattr(importlib.import_module(adapter.__module__), "IAM_ACTIONS")
+
+
+def test_the_function_adapters_have_no_method_name_in_common() -> None:
+    """A role's calls are matched to adapter methods by name: no name may mean two methods."""
+    seen: dict[str, str] = {}
+    for adapter in wiring.FUNCTION_ADAPTERS:
+        for name in adapter_methods(adapter):
+            assert name not in seen, f"{adapter.__name__}.{name} and {seen[name]}.{name}"
+            seen[name] = adapter.__name__
+
+
+@pytest.mark.parametrize("role", wiring.ROLES, ids=lambda r: r.resource)
+def test_every_adapter_a_role_imports_is_scanned_for(role: wiring.Role) -> None:
+    imported = {m for module in wiring.role_modules(role) for m in wiring._imports(module)}
+    covered = {a.__module__ for a in wiring.FUNCTION_ADAPTERS}
+    for adapter in _adapter_classes():
+        if adapter.__module__ in imported:
+            assert adapter.__module__ in covered, f"{adapter.__name__} is not in wiring.FUNCTION_ADAPTERS"
+
+
+@pytest.mark.parametrize("role", wiring.ROLES, ids=lambda r: r.resource)
+def test_each_lambda_role_grants_exactly_what_its_functions_call_plus_its_table(
+    template: dict[str, Any], role: wiring.Role
 ) -> None:
+    handlers_of_role = {
+        f["Properties"]["Handler"].rpartition(".")[0]
+        for f in _functions(template).values()
+        if f["Properties"]["Role"] == {"Fn::GetAtt": [role.resource, "Arn"]}
+    }
+    assert handlers_of_role == {role.handlers}
     granted: set[str] = set()
-    for statement in _statements(template, "FunctionRole"):
+    for statement in _statements(template, role.resource):
         assert statement["Effect"] == "Allow"
         granted |= _actions(statement)
-    called = wiring.code_actions()
+    called = wiring.code_actions(role)
     assert called, "the adapters declare the IAM actions they call"
     assert not called - granted, f"called but not granted: {sorted(called - granted)}"
-    unexplained = granted - called - set(wiring.GRANTED_ON_OUR_BEHALF)
+    table = set(role.granted_on_our_behalf)
+    unexplained = granted - called - table
     assert not unexplained, f"granted without a caller or a reason: {sorted(unexplained)}"
-    stale = set(wiring.GRANTED_ON_OUR_BEHALF) - granted
-    assert not stale, f"declared but not granted: {sorted(stale)}"
-    assert not set(wiring.GRANTED_ON_OUR_BEHALF) & called, "a declared action is called by code: drop it"
-    for reason in wiring.GRANTED_ON_OUR_BEHALF.values():
+    assert not table - granted, f"declared but not granted: {sorted(table - granted)}"
+    assert not table & called, f"in the table but called by code: {sorted(table & called)}"
+    for reason in [*role.granted_on_our_behalf.values(), *role.not_run.values()]:
         assert len(reason.split()) >= 5
+    modules = wiring.role_modules(role)
+    assert role.handlers in modules
+    for module in role.not_run:  # each exclusion is imported by the role's code, or it is stale
+        assert any(module in wiring._imports(m) for m in modules), module
+
+
+def test_the_restore_role_never_deletes_archives_or_recovery_points() -> None:
+    called = wiring.code_actions(wiring.RESTORE)
+    assert not {"backup:DeleteRecoveryPoint", "s3:DeleteObject"} & called
+    assert "S3.delete" not in wiring.called_methods(wiring.RESTORE)
+    assert "Ec2.create_store_image_task" not in wiring.called_methods(wiring.RESTORE)
+
+
+def test_the_scan_follows_imports_and_calls_and_keeps_the_roles_apart() -> None:
+    """Calls are followed function by function through the modules the handlers import: the restore
+    handlers reach the catalogue's reads but not the archive's manifest writes that share a module
+    with them; a method passed on to be called counts as called."""
+    assert "coldvault.catalog" in wiring.role_modules(wiring.RESTORE)
+    reached = wiring.reached_names(wiring.RESTORE)
+    assert {"find", "head_archive", "request_restore"} <= reached
+    assert "record_deletion" not in reached
+    bodies, _ = wiring._definitions("coldvault.catalog")
+    assert "state" in bodies["with_states"]  # pool.map(self.state, …): passed on, not called there
+    assert "coldvault.restore.steps" not in wiring.role_modules(wiring.ARCHIVE)
+    assert "S3.head_archive" not in wiring.called_methods(wiring.ARCHIVE)
 
 
 def test_function_role_is_scoped(template: dict[str, Any]) -> None:

@@ -9,14 +9,14 @@ from typing import Any
 import boto3
 import pytest
 
-from coldvault.restore import RestoreOptions, RestoreServices, Stage, run_restore
+from coldvault.restore import RestoreOptions, Stage, run_restore
 from coldvault.sandbox.admin import SandboxAdmin
 from tests.integration.test_restore_support import (
     REGION,
-    SandboxClock,
     archive_point,
     count_calls,
     make_bucket,
+    restore_services,
 )
 from tests.integration.test_restore_support import seeded_point as seed
 
@@ -43,8 +43,7 @@ def test_encrypted_original_is_restored_encrypted(aws_env: dict[str, str], admin
     ami_id, key = archive_point(admin, BUCKET, "GLACIER_IR", point["RecoveryPointArn"])
     ec2 = boto3.client("ec2", region_name=REGION)
     copies = count_calls(ec2, "CopyImage")
-    svc = RestoreServices(s3=boto3.client("s3", region_name=REGION), ec2=ec2, clock=SandboxClock(admin),
-                          region=REGION)  # fmt: skip
+    svc = restore_services(admin, ec2=ec2)
 
     work = run_restore(
         svc, RestoreOptions(kms_key_id=kms_key), ami_id, bucket=BUCKET, wait=True, confirm=_accept
@@ -90,8 +89,7 @@ def test_encrypted_original_without_a_key_uses_the_default_ebs_key(
     point = seed(admin, tags={"Name": "vault-web"}, volumes=[(d, s, True) for d, s, _ in LAYOUT])
     ami_id, _ = archive_point(admin, BUCKET, "GLACIER_IR", point["RecoveryPointArn"])
     ec2 = boto3.client("ec2", region_name=REGION)
-    svc = RestoreServices(s3=boto3.client("s3", region_name=REGION), ec2=ec2, clock=SandboxClock(admin),
-                          region=REGION)  # fmt: skip
+    svc = restore_services(admin, ec2=ec2)
 
     work = run_restore(svc, RestoreOptions(), ami_id, bucket=BUCKET, wait=True, confirm=_accept)
 

@@ -10,14 +10,14 @@ import pytest
 
 from coldvault.cli.app import main
 from coldvault.errors import RestoreFailed
-from coldvault.restore import RestoreOptions, RestoreServices, run_restore
+from coldvault.restore import RestoreOptions, run_restore
 from coldvault.restore import steps as restore_steps
 from coldvault.sandbox.admin import SandboxAdmin
 from tests.integration.test_restore_support import (
     REGION,
-    SandboxClock,
     archive_point,
     make_bucket,
+    restore_services,
     seeded_point,
 )
 
@@ -75,9 +75,7 @@ def test_an_ami_that_disappears_while_pending_is_a_failure(
     point = seeded_point(admin, tags={"Name": "ci-runner"}, volumes=[("/dev/xvda", 8, False)])
     ami_id, _ = archive_point(admin, BUCKET, "GLACIER_IR", point["RecoveryPointArn"])
     ec2 = boto3.client("ec2", region_name=REGION)
-    svc = RestoreServices(
-        s3=boto3.client("s3", region_name=REGION), ec2=ec2, clock=SandboxClock(admin), region=REGION
-    )
+    svc = restore_services(admin, ec2=ec2)
     work = restore_steps.start_image(
         svc, restore_steps.thaw(svc, restore_steps.prepare(svc, RestoreOptions(), ami_id, bucket=BUCKET))
     )

@@ -10,8 +10,10 @@ import pytest
 from botocore.config import Config
 
 from coldvault.aws import s3_glacier
+from coldvault.aws.s3 import S3
 from coldvault.errors import AccessDenied, RestoreDeadlineExceeded
-from coldvault.restore import RestoreOptions, RestoreServices, Stage, run_restore
+from coldvault.pipeline import Services
+from coldvault.restore import RestoreOptions, Stage, run_restore
 from coldvault.restore import steps as restore_steps
 from coldvault.sandbox.admin import SandboxAdmin
 from tests.integration.test_restore_support import (
@@ -20,6 +22,7 @@ from tests.integration.test_restore_support import (
     archive_point,
     count_calls,
     make_bucket,
+    restore_services,
     seeded_point,
     slow_glacier_restores,
 )
@@ -38,11 +41,11 @@ def glacier_archive(aws_env: dict[str, str], admin: SandboxAdmin) -> str:
     return ami_id
 
 
-def _services(admin: SandboxAdmin) -> tuple[RestoreServices, list[str], SandboxClock]:
+def _services(admin: SandboxAdmin) -> tuple[Services, list[str], SandboxClock]:
     s3 = boto3.client("s3", region_name=REGION)
-    clock = SandboxClock(admin)
-    svc = RestoreServices(s3=s3, ec2=boto3.client("ec2", region_name=REGION), clock=clock, region=REGION)
-    return svc, count_calls(s3, "RestoreObject"), clock
+    svc = restore_services(admin, s3=s3)
+    assert isinstance(svc.clock, SandboxClock)
+    return svc, count_calls(s3, "RestoreObject"), svc.clock
 
 
 def _accept(*_: Any) -> None:
@@ -110,48 +113,45 @@ def test_two_runs_racing_for_the_restore_make_one_request(glacier_archive: str, 
 
     def other_run_first(**_: Any) -> None:
         if not raced:  # once: the other run's request, between this run's look and its request
-            raced.append(s3_glacier.request_restore(other, BUCKET, work.archive_key, days=1, tier="Bulk"))
+            raced.append(S3(other).request_restore(BUCKET, work.archive_key, days=1, tier="Bulk"))
 
-    svc.s3.meta.events.register("before-call.s3.RestoreObject", other_run_first)
+    svc.s3.client.meta.events.register("before-call.s3.RestoreObject", other_run_first)
     thawing = restore_steps.thaw(svc, work)
 
     assert raced == [s3_glacier.RestoreRequest.STARTED]
     assert restore_calls == ["RestoreObject"]  # this run's request was made, and refused
     assert thawing.stage is Stage.THAWING
     assert thawing.thaw == "attached"
-    again = s3_glacier.request_restore(other, BUCKET, work.archive_key, days=1, tier="Bulk")
+    again = S3(other).request_restore(BUCKET, work.archive_key, days=1, tier="Bulk")
     assert again is s3_glacier.RestoreRequest.ALREADY_IN_PROGRESS
 
 
 def test_restore_object_answers(glacier_archive: str, admin: SandboxAdmin) -> None:
     """202 → started, 409 → already in progress, 200 on a restored copy → already readable (its expiry
     extended), an injected AccessDenied → the named error."""
-    s3 = boto3.client("s3", region_name=REGION)
+    s3 = S3(boto3.client("s3", region_name=REGION))
     key = restore_steps.prepare(
         _services(admin)[0], RestoreOptions(), glacier_archive, bucket=BUCKET
     ).archive_key
     admin.add_fault("RestoreObject", "access_denied", times=1)
     with pytest.raises(AccessDenied):
-        s3_glacier.request_restore(s3, BUCKET, key, days=2, tier="Expedited")
-    cold = s3_glacier.head_archive(s3, BUCKET, key)
+        s3.request_restore(BUCKET, key, days=2, tier="Expedited")
+    cold = s3.head_archive(BUCKET, key)
     assert cold is not None
     assert cold.restore is s3_glacier.RestoreStatus.NONE  # the refused request changed nothing
+    assert s3.request_restore(BUCKET, key, days=2, tier="Expedited") is s3_glacier.RestoreRequest.STARTED
     assert (
-        s3_glacier.request_restore(s3, BUCKET, key, days=2, tier="Expedited")
-        is s3_glacier.RestoreRequest.STARTED
-    )
-    assert (
-        s3_glacier.request_restore(s3, BUCKET, key, days=2, tier="Expedited")
+        s3.request_restore(BUCKET, key, days=2, tier="Expedited")
         is s3_glacier.RestoreRequest.ALREADY_IN_PROGRESS
     )
     admin.advance_clock(5 * 60 + 1)
-    readable = s3_glacier.head_archive(s3, BUCKET, key)
+    readable = s3.head_archive(BUCKET, key)
     assert readable is not None
     assert readable.restore is s3_glacier.RestoreStatus.READABLE
     admin.advance_clock(24 * 3600)
-    answer = s3_glacier.request_restore(s3, BUCKET, key, days=5, tier="Expedited")
+    answer = s3.request_restore(BUCKET, key, days=5, tier="Expedited")
     assert answer is s3_glacier.RestoreRequest.ALREADY_READABLE
-    extended = s3_glacier.head_archive(s3, BUCKET, key)
+    extended = s3.head_archive(BUCKET, key)
     assert extended is not None
     assert readable.restore_expiry is not None
     assert extended.restore_expiry is not None
@@ -163,8 +163,7 @@ def test_no_expedited_capacity_falls_back_to_standard(glacier_archive: str, admi
     restore asks again as Standard (recorded in the work, so the waits and the report say Standard)."""
     # One attempt per call: botocore retries a 503 itself, and with no capacity every retry fails alike.
     s3 = boto3.client("s3", region_name=REGION, config=Config(retries={"total_max_attempts": 1}))
-    ec2 = boto3.client("ec2", region_name=REGION)
-    svc = RestoreServices(s3=s3, ec2=ec2, clock=SandboxClock(admin), region=REGION)
+    svc = restore_services(admin, s3=s3)
     restore_calls = count_calls(s3, "RestoreObject")
     admin.add_fault(
         "RestoreObject",

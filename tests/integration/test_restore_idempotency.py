@@ -8,15 +8,15 @@ from typing import Any
 import boto3
 import pytest
 
-from coldvault.restore import RestoreOptions, RestoreServices, Stage, run_restore
+from coldvault.restore import RestoreOptions, Stage, run_restore
 from coldvault.restore import steps as restore_steps
 from coldvault.sandbox.admin import SandboxAdmin
 from tests.integration.test_restore_support import (
     REGION,
-    SandboxClock,
     archive_point,
     count_calls,
     make_bucket,
+    restore_services,
     seeded_point,
 )
 
@@ -38,7 +38,7 @@ def test_rerun_after_a_crash_converges_on_one_ami(
     ami_id, key = archive_point(admin, BUCKET, "GLACIER", point["RecoveryPointArn"])
     s3, ec2 = boto3.client("s3", region_name=REGION), boto3.client("ec2", region_name=REGION)
     restores, tasks = count_calls(s3, "RestoreObject"), count_calls(ec2, "CreateRestoreImageTask")
-    svc = RestoreServices(s3=s3, ec2=ec2, clock=SandboxClock(admin), region=REGION)
+    svc = restore_services(admin, s3=s3, ec2=ec2)
 
     # The first run, cut short after one step (what a killed process leaves behind).
     work = restore_steps.prepare(svc, RestoreOptions(tier="Bulk"), ami_id, bucket=BUCKET)

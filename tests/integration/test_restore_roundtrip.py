@@ -8,13 +8,14 @@ from typing import Any
 import boto3
 import pytest
 
-from coldvault.restore import RestoreOptions, RestoreServices, Stage, run_restore
+from coldvault.pipeline import Services
+from coldvault.restore import RestoreOptions, Stage, run_restore
 from coldvault.sandbox.admin import SandboxAdmin
 from tests.integration.test_restore_support import (
     REGION,
-    SandboxClock,
     archive_point,
     make_bucket,
+    restore_services,
     seeded_point,
 )
 
@@ -24,14 +25,8 @@ TAGS = {"Name": "web-frontend-01", "team": "web", "env": "prod"}
 VOLUMES = [("/dev/xvda", 8, False), ("/dev/xvdb", 100, False)]
 
 
-def _services(admin: SandboxAdmin) -> RestoreServices:
-    return RestoreServices(
-        s3=boto3.client("s3", region_name=REGION),
-        ec2=boto3.client("ec2", region_name=REGION),
-        sqs=boto3.client("sqs", region_name=REGION),
-        clock=SandboxClock(admin),
-        region=REGION,
-    )
+def _services(admin: SandboxAdmin) -> Services:
+    return restore_services(admin)
 
 
 def _accept(*_: Any) -> None:

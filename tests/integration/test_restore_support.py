@@ -10,12 +10,17 @@ from typing import Any
 import boto3
 import pytest
 
+from coldvault.aws.backup import Backup
+from coldvault.aws.ec2 import Ec2
+from coldvault.aws.s3 import S3
 from coldvault.aws.session import AwsSession
+from coldvault.aws.sqs import Sqs
 from coldvault.cli.app import main
 from coldvault.config import Settings
 from coldvault.lease import LeaseOwner
 from coldvault.models import Outcome, RecoveryPoint, Stage, StorageClass
 from coldvault.pipeline import (
+    Services,
     check_stores,
     copy_archive,
     delete_recovery_point,
@@ -62,6 +67,19 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
         code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def restore_services(admin: SandboxAdmin, *, s3: Any = None, ec2: Any = None) -> Services:
+    """The services a restore runs on, over the given boto3 clients (to count their calls) or new ones,
+    on the sandbox's virtual clock."""
+    return Services(
+        backup=Backup(boto3.client("backup", region_name=REGION)),
+        ec2=Ec2(ec2 or boto3.client("ec2", region_name=REGION)),
+        s3=S3(s3 or boto3.client("s3", region_name=REGION)),
+        sqs=Sqs(boto3.client("sqs", region_name=REGION)),
+        clock=SandboxClock(admin),
+        region=REGION,
+    )
 
 
 def make_bucket(name: str, region: str = REGION) -> None:

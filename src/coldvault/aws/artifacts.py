@@ -7,23 +7,19 @@ from typing import Any
 import botocore.exceptions
 
 from coldvault.aws.errors import aws_call, error_code, translate
-
-IAM_ACTIONS: dict[str, tuple[str, ...]] = {
-    "ensure_bucket": (
-        "s3:ListBucket",
-        "s3:CreateBucket",
-        "s3:PutBucketPublicAccessBlock",
-        "s3:PutEncryptionConfiguration",
-    ),
-    "upload": ("s3:PutObject", "s3:GetObject"),
-}
+from coldvault.aws.permissions import permissions
 
 
 class Artifacts:
+    """The deployment's artifact bucket over a boto3 ``s3`` client (IAM actions declared per method)."""
+
     def __init__(self, client: Any, region: str) -> None:
         self.client = client
         self.region = region
 
+    @permissions(
+        "s3:ListBucket", "s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration"
+    )
     def ensure_bucket(self, bucket: str) -> bool:
         """Create the bucket (private, encrypted) unless it exists; True when it was created."""
         try:
@@ -56,6 +52,7 @@ class Artifacts:
             )
         return True
 
+    @permissions("s3:GetObject", "s3:PutObject")
     def upload(self, bucket: str, key: str, body: bytes) -> None:
         """Put ``body`` at ``key`` unless an object of the same size is there (keys are content-addressed)."""
         try:
@@ -68,6 +65,7 @@ class Artifacts:
         with aws_call("PutObject"):
             self.client.put_object(Bucket=bucket, Key=key, Body=body)
 
+    @permissions()
     def url(self, bucket: str, key: str) -> str:
         """The path-style HTTPS URL CloudFormation reads a template from."""
         return f"https://s3.{self.region}.amazonaws.com/{bucket}/{key}"

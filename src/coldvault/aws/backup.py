@@ -1,15 +1,19 @@
-"""AWS Backup: the recovery points of a vault (IAM actions named per method)."""
+"""AWS Backup: the recovery points of a vault (IAM actions declared per method)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coldvault.aws.errors import aws_call
+from coldvault.aws.permissions import permissions
 from coldvault.errors import NotFound
 from coldvault.models import RecoveryPoint
+
+if TYPE_CHECKING:
+    from mypy_boto3_backup import BackupClient
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,7 @@ class VaultInfo:
     number_of_recovery_points: int
 
 
-def point_from_api(item: dict[str, Any], vault_name: str) -> RecoveryPoint:
+def point_from_api(item: Mapping[str, Any], vault_name: str) -> RecoveryPoint:
     lifecycle = item.get("CalculatedLifecycle") or {}
     return RecoveryPoint(
         arn=item["RecoveryPointArn"],
@@ -52,11 +56,12 @@ def tags_listable(arn: str) -> bool:
 class Backup:
     """Thin adapter over a boto3 ``backup`` client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: BackupClient) -> None:
         self.client = client
 
+    @permissions("backup:DescribeBackupVault")
     def describe_vault(self, name: str) -> VaultInfo:
-        """``backup:DescribeBackupVault``."""
+        """The vault's ARN, lock and retention, and how many recovery points it holds."""
         with aws_call("DescribeBackupVault"):
             r = self.client.describe_backup_vault(BackupVaultName=name)
         return VaultInfo(
@@ -67,6 +72,7 @@ class Backup:
             number_of_recovery_points=int(r.get("NumberOfRecoveryPoints") or 0),
         )
 
+    @permissions("backup:ListRecoveryPointsByBackupVault")
     def iter_recovery_points(
         self,
         vault: str,
@@ -75,7 +81,7 @@ class Backup:
         resource_arn: str | None = None,
         page_size: int = 1000,
     ) -> Iterator[RecoveryPoint]:
-        """``backup:ListRecoveryPointsByBackupVault``, streamed page by page (of one resource, if given)."""
+        """The vault's recovery points, streamed page by page (of one resource, if given)."""
         kwargs: dict[str, Any] = {"BackupVaultName": vault, "PaginationConfig": {"PageSize": page_size}}
         if created_before is not None:
             kwargs["ByCreatedBefore"] = created_before
@@ -87,8 +93,9 @@ class Backup:
                 for item in page.get("RecoveryPoints", []):
                     yield point_from_api(item, vault)
 
+    @permissions("backup:DescribeRecoveryPoint")
     def describe_recovery_point(self, vault: str, arn: str) -> RecoveryPoint | None:
-        """``backup:DescribeRecoveryPoint``; None when the point does not exist."""
+        """One recovery point; None when it does not exist."""
         try:
             with aws_call("DescribeRecoveryPoint"):
                 r = self.client.describe_recovery_point(BackupVaultName=vault, RecoveryPointArn=arn)
@@ -96,11 +103,13 @@ class Backup:
             return None
         return point_from_api(r, vault)
 
+    @permissions("backup:DeleteRecoveryPoint")
     def delete_recovery_point(self, vault: str, arn: str) -> None:
-        """``backup:DeleteRecoveryPoint`` (may answer 200 without deleting: confirm with a describe)."""
+        """Delete a recovery point (may answer 200 without deleting: confirm with a describe)."""
         with aws_call("DeleteRecoveryPoint"):
             self.client.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=arn)
 
+    @permissions("backup:ListTags")
     def list_tags(self, arn: str) -> dict[str, str]:
         """``backup:ListTags`` of a recovery point whose ARN is AWS Backup's (:func:`tags_listable`)."""
         if not tags_listable(arn):
@@ -115,9 +124,9 @@ class Backup:
                 return tags
             kwargs["NextToken"] = r["NextToken"]
 
+    @permissions("backup:ListLegalHolds", "backup:ListRecoveryPointsByLegalHold")
     def legal_hold_points(self, vault_arn: str) -> set[str]:
-        """Recovery point ARNs of the vault under a legal hold (``backup:ListLegalHolds``,
-        ``backup:ListRecoveryPointsByLegalHold``).
+        """Recovery point ARNs of the vault under a legal hold (every hold, then each hold's points).
 
         Every hold not ``CANCELED`` counts: one still ``CREATING`` (or ``CANCELING``) already keeps
         its points, and skipping a point wrongly is safe where trying to delete it is not.
@@ -137,11 +146,11 @@ class Backup:
             kwargs = {"LegalHoldId": hold}
             while True:
                 with aws_call("ListRecoveryPointsByLegalHold"):
-                    r = self.client.list_recovery_points_by_legal_hold(**kwargs)
-                for item in r.get("RecoveryPoints", []):
+                    page = self.client.list_recovery_points_by_legal_hold(**kwargs)
+                for item in page.get("RecoveryPoints", []):
                     if not vault_arn or item.get("BackupVaultName") in ("", None, vault_name):
                         held.add(item["RecoveryPointArn"])
-                if not r.get("NextToken"):
+                if not page.get("NextToken"):
                     break
-                kwargs["NextToken"] = r["NextToken"]
+                kwargs["NextToken"] = page["NextToken"]
         return held

@@ -1,4 +1,4 @@
-"""CloudFormation: the coldvault stack (IAM actions named per method)."""
+"""CloudFormation: the coldvault stack (IAM actions declared per method)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,8 @@ from typing import Any
 import botocore.exceptions
 
 from coldvault.aws.errors import aws_call, error_code, error_message, translate
+from coldvault.aws.permissions import permissions
 
-IAM_ACTIONS: dict[str, tuple[str, ...]] = {
-    "describe": ("cloudformation:DescribeStacks",),
-    "create": ("cloudformation:CreateStack",),
-    "update": ("cloudformation:UpdateStack",),
-    "failure_reasons": ("cloudformation:DescribeStackEvents",),
-}
 COMPLETE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 FAILED = frozenset(
     {
@@ -74,8 +69,9 @@ class CloudFormation:
     def __init__(self, client: Any) -> None:
         self.client = client
 
+    @permissions("cloudformation:DescribeStacks")
     def describe(self, name: str) -> Stack | None:
-        """``cloudformation:DescribeStacks``; None when there is no such stack."""
+        """The stack; None when there is no such stack."""
         try:
             stacks = self.client.describe_stacks(StackName=name)["Stacks"]
         except botocore.exceptions.ClientError as exc:
@@ -96,8 +92,9 @@ class CloudFormation:
             },
         )
 
+    @permissions("cloudformation:CreateStack")
     def create(self, name: str, template_url: str, parameters: dict[str, str]) -> str:
-        """``cloudformation:CreateStack``; the stack id."""
+        """Create the stack; its id."""
         with aws_call("CreateStack"):
             response = self.client.create_stack(
                 StackName=name,
@@ -108,8 +105,9 @@ class CloudFormation:
             )
         return str(response["StackId"])
 
+    @permissions("cloudformation:UpdateStack")
     def update(self, name: str, template_url: str, parameters: dict[str, str]) -> bool:
-        """``cloudformation:UpdateStack``; False when there was nothing to update."""
+        """Update the stack; False when there was nothing to update."""
         try:
             self.client.update_stack(
                 StackName=name,
@@ -125,8 +123,9 @@ class CloudFormation:
             raise translate(exc, "UpdateStack") from exc
         return True
 
+    @permissions("cloudformation:DescribeStackEvents")
     def events(self, name: str) -> list[StackEvent]:
-        """``cloudformation:DescribeStackEvents``, newest first (the first page)."""
+        """The stack's events, newest first (the first page)."""
         with aws_call("DescribeStackEvents"):
             raw = self.client.describe_stack_events(StackName=name).get("StackEvents", [])
         return [
@@ -139,8 +138,9 @@ class CloudFormation:
             for e in raw
         ]
 
+    @permissions("cloudformation:DescribeStackEvents")
     def failure_reasons(self, name: str) -> list[str]:
-        """Why the last operation failed: the failed resources' reasons (``DescribeStackEvents``)."""
+        """Why the last operation failed: the failed resources' reasons (from its events)."""
         return [
             f"{e.resource}: {e.reason}"
             for e in self.events(name)

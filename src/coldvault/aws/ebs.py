@@ -1,5 +1,5 @@
-"""EBS direct APIs: which blocks a snapshot holds and which changed between two (IAM actions named per
-method). coldvault never reads block data: listings are enough to know what a recovery point frees."""
+"""EBS direct APIs: which blocks a snapshot holds and which changed between two (IAM actions declared
+per method). coldvault never reads block data: listings are enough to know what a recovery point frees."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coldvault.aws.errors import aws_call
+from coldvault.aws.permissions import permissions
 
 PAGE = 10_000  # MaxResults ceiling of both listings
 BLOCK_SIZE = 524_288  # bytes; returned as BlockSize, constant for EBS snapshots
@@ -27,12 +28,14 @@ class Ebs:
     def __init__(self, client: Any) -> None:
         self.client = client
 
+    @permissions("ebs:ListSnapshotBlocks")
     def snapshot_blocks(self, snapshot_id: str) -> BlockListing:
-        """``ebs:ListSnapshotBlocks``, every page: the blocks the snapshot holds."""
+        """Every page of ``ListSnapshotBlocks``: the blocks the snapshot holds."""
         return self._pages("ListSnapshotBlocks", "Blocks", {"SnapshotId": snapshot_id})
 
+    @permissions("ebs:ListChangedBlocks")
     def changed_blocks(self, first_snapshot_id: str, second_snapshot_id: str) -> BlockListing:
-        """``ebs:ListChangedBlocks``, every page: blocks that differ between two snapshots of a lineage."""
+        """Every page of ``ListChangedBlocks``: blocks that differ between two snapshots of a lineage."""
         return self._pages(
             "ListChangedBlocks",
             "ChangedBlocks",

@@ -55,11 +55,17 @@ NOT_FOUND_CODES = frozenset(
 )
 
 
-def error_code(exc: botocore.exceptions.ClientError) -> str:
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ``ClientError`` ("" for any other exception)."""
+    if not isinstance(exc, botocore.exceptions.ClientError):
+        return ""
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def error_message(exc: botocore.exceptions.ClientError) -> str:
+def error_message(exc: BaseException) -> str:
+    """The AWS error message of a ``ClientError`` (the exception's text otherwise)."""
+    if not isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc)
     return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
 
 

@@ -1,4 +1,4 @@
-"""KMS: the state of the keys that encrypt the AMIs' snapshots (IAM actions named per method)."""
+"""KMS: the state of the keys that encrypt the AMIs' snapshots (IAM actions declared per method)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from coldvault.aws.errors import aws_call
+from coldvault.aws.permissions import permissions
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,9 @@ class Kms:
     def __init__(self, client: Any) -> None:
         self.client = client
 
+    @permissions("kms:DescribeKey")
     def describe_key(self, key_id: str) -> KeyInfo:
-        """``kms:DescribeKey``; raises NotFound / AccessDenied (the key policy does not let us see it)."""
+        """The key's state; raises NotFound / AccessDenied (the key policy does not let us see it)."""
         with aws_call("DescribeKey"):
             r = self.client.describe_key(KeyId=key_id)
         meta = r.get("KeyMetadata") or {}

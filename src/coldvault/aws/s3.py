@@ -1,17 +1,30 @@
-"""S3: objects, copies, multipart uploads, conditional writes (IAM actions named per method)."""
+"""S3: objects, copies, multipart uploads, conditional writes, Glacier restores, bucket checks.
+
+One adapter over one S3 client for both engines; each method declares its IAM actions with
+:func:`~coldvault.aws.permissions.permissions`. The restore side never reads an archive's body: it
+reads the object's class and ``Restore`` header (:mod:`coldvault.aws.s3_glacier`) and asks for a
+temporary readable copy with ``RestoreObject``.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
-from coldvault.aws.errors import aws_call, translate
-from coldvault.errors import NotFound
+from coldvault.aws.errors import aws_call, error_code, translate
+from coldvault.aws.permissions import permissions
+from coldvault.aws.s3_glacier import ArchiveState, RestoreRequest, parse_restore_header
+from coldvault.errors import NotFound, PreflightError
 
-CHECKSUM_ALGORITHM = "CRC64NVME"
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.literals import ChecksumAlgorithmType, StorageClassType, TierType
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
+
+CHECKSUM_ALGORITHM: ChecksumAlgorithmType = "CRC64NVME"
 
 
 class PreconditionFailed(Exception):
@@ -52,23 +65,19 @@ def region_of_location(constraint: str | None) -> str:
     return "eu-west-1" if constraint == "EU" else constraint
 
 
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    return str((response or {}).get("Error", {}).get("Code", ""))
-
-
 class S3:
     """Thin adapter over a boto3 ``s3`` client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: S3Client) -> None:
         self.client = client
 
     # -- objects -----------------------------------------------------------------------------
+    @permissions("s3:GetObject")
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
-        """``s3:GetObject`` (HeadObject with checksum mode); None when absent."""
+        """HeadObject with checksum mode; None when absent."""
         try:
             with aws_call("HeadObject"):
-                r = self.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+                r: Mapping[str, Any] = self.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         except NotFound:
             return None
         return ObjectInfo(
@@ -82,8 +91,9 @@ class S3:
             tag_count=int(r.get("TagCount") or 0),
         )
 
+    @permissions("s3:GetObject")
     def get_json(self, bucket: str, key: str) -> dict[str, Any] | None:
-        """``s3:GetObject`` of a JSON document; None when absent."""
+        """A JSON document; None when absent."""
         try:
             with aws_call("GetObject"):
                 r = self.client.get_object(Bucket=bucket, Key=key)
@@ -93,6 +103,7 @@ class S3:
         value = json.loads(body)
         return value if isinstance(value, dict) else None
 
+    @permissions("s3:GetObject")
     def get_json_with_etag(self, bucket: str, key: str) -> tuple[dict[str, Any], str] | None:
         try:
             with aws_call("GetObject"):
@@ -102,12 +113,14 @@ class S3:
             return None
         return json.loads(body), str(r.get("ETag", ""))
 
+    @permissions("s3:GetObject")
     def iter_body(self, bucket: str, key: str, chunk_size: int = 8 * 1024 * 1024) -> Iterator[bytes]:
-        """``s3:GetObject`` streamed in chunks."""
+        """An object's body, streamed in chunks."""
         with aws_call("GetObject"):
             r = self.client.get_object(Bucket=bucket, Key=key)
             yield from r["Body"].iter_chunks(chunk_size)
 
+    @permissions("s3:PutObject")
     def put_json(
         self,
         bucket: str,
@@ -118,7 +131,7 @@ class S3:
         if_match: str | None = None,
         content_type: str = "application/json",
     ) -> str:
-        """``s3:PutObject``; conditional when asked (raises :class:`PreconditionFailed`). Returns the ETag."""
+        """PutObject; conditional when asked (raises :class:`PreconditionFailed`). Returns the ETag."""
         body = value if isinstance(value, bytes) else json.dumps(value, indent=1, sort_keys=True).encode()
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": body, "ContentType": content_type}
         if if_none_match:
@@ -128,28 +141,30 @@ class S3:
         try:
             r = self.client.put_object(**kwargs)
         except Exception as exc:
-            if _code(exc) in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
+            if error_code(exc) in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
                 raise PreconditionFailed(key) from exc
             raise translate(exc, "PutObject") from exc
         return str(r.get("ETag", ""))
 
+    @permissions("s3:DeleteObject")
     def delete(self, bucket: str, key: str, *, if_match: str | None = None) -> None:
-        """``s3:DeleteObject`` (absent is fine)."""
+        """DeleteObject (absent is fine)."""
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if if_match:
             kwargs["IfMatch"] = if_match
         try:
             self.client.delete_object(**kwargs)
         except Exception as exc:
-            code = _code(exc)
+            code = error_code(exc)
             if code in {"PreconditionFailed", "412"}:
                 raise PreconditionFailed(key) from exc
             if code in {"NoSuchKey", "404"}:
                 return
             raise translate(exc, "DeleteObject") from exc
 
+    @permissions("s3:ListBucket")
     def iter_keys(self, bucket: str, prefix: str) -> Iterator[str]:
-        """``s3:ListBucket``, streamed."""
+        """The keys under a prefix (ListObjectsV2), streamed."""
         paginator = self.client.get_paginator("list_objects_v2")
         with aws_call("ListObjectsV2"):
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
@@ -157,6 +172,7 @@ class S3:
                     yield str(item["Key"])
 
     # -- copies ------------------------------------------------------------------------------
+    @permissions("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging")
     def copy(
         self,
         bucket: str,
@@ -167,13 +183,13 @@ class S3:
         metadata: dict[str, str],
         tags: dict[str, str],
     ) -> None:
-        """``s3:GetObject`` + ``s3:PutObject`` (+ ``s3:PutObjectTagging``): one CopyObject (<= 5 GB)."""
+        """One CopyObject (<= 5 GB), replacing metadata and tags."""
         with aws_call("CopyObject"):
             self.client.copy_object(
                 Bucket=bucket,
                 Key=key,
                 CopySource={"Bucket": bucket, "Key": source_key},
-                StorageClass=storage_class,
+                StorageClass=cast("StorageClassType", storage_class),
                 MetadataDirective="REPLACE",
                 Metadata=metadata,
                 TaggingDirective="REPLACE",
@@ -181,15 +197,16 @@ class S3:
                 ChecksumAlgorithm=CHECKSUM_ALGORITHM,
             )
 
+    @permissions("s3:PutObject")
     def create_upload(
         self, bucket: str, key: str, *, storage_class: str, metadata: dict[str, str], tags: dict[str, str]
     ) -> str:
-        """``s3:PutObject`` (CreateMultipartUpload) with a full-object CRC64NVME checksum; the upload id."""
+        """CreateMultipartUpload with a full-object CRC64NVME checksum; the upload id."""
         with aws_call("CreateMultipartUpload"):
             r = self.client.create_multipart_upload(
                 Bucket=bucket,
                 Key=key,
-                StorageClass=storage_class,
+                StorageClass=cast("StorageClassType", storage_class),
                 Metadata=metadata,
                 Tagging=urlencode(tags),
                 ChecksumAlgorithm=CHECKSUM_ALGORITHM,
@@ -197,10 +214,11 @@ class S3:
             )
         return str(r["UploadId"])
 
+    @permissions("s3:GetObject", "s3:PutObject")
     def copy_part(
         self, bucket: str, source_key: str, key: str, upload_id: str, number: int, first: int, last: int
     ) -> str:
-        """``s3:GetObject`` + ``s3:PutObject`` (UploadPartCopy); the part's ETag."""
+        """UploadPartCopy of one byte range; the part's ETag."""
         with aws_call("UploadPartCopy"):
             r = self.client.upload_part_copy(
                 Bucket=bucket,
@@ -212,8 +230,9 @@ class S3:
             )
         return str(r["CopyPartResult"]["ETag"])
 
+    @permissions("s3:ListMultipartUploadParts")
     def list_parts(self, bucket: str, key: str, upload_id: str) -> dict[int, tuple[str, int]]:
-        """``s3:ListMultipartUploadParts``: part number -> (ETag, size); empty if the upload is gone."""
+        """ListParts: part number -> (ETag, size); empty if the upload is gone."""
         parts: dict[int, tuple[str, int]] = {}
         paginator = self.client.get_paginator("list_parts")
         try:
@@ -225,28 +244,31 @@ class S3:
             return {}
         return parts
 
+    @permissions("s3:PutObject")
     def complete_upload(self, bucket: str, key: str, upload_id: str, etags: dict[int, str]) -> None:
-        """``s3:PutObject`` (CompleteMultipartUpload), refusing to replace an existing object."""
-        parts = [{"PartNumber": n, "ETag": etags[n]} for n in sorted(etags)]
+        """CompleteMultipartUpload, refusing to replace an existing object."""
+        parts: list[CompletedPartTypeDef] = [{"PartNumber": n, "ETag": etags[n]} for n in sorted(etags)]
         try:
             self.client.complete_multipart_upload(
                 Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, IfNoneMatch="*"
             )
         except Exception as exc:
-            if _code(exc) in {"PreconditionFailed", "412"}:
+            if error_code(exc) in {"PreconditionFailed", "412"}:
                 raise PreconditionFailed(key) from exc
             raise translate(exc, "CompleteMultipartUpload") from exc
 
+    @permissions("s3:AbortMultipartUpload")
     def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        """``s3:AbortMultipartUpload`` (already gone is fine)."""
+        """AbortMultipartUpload (already gone is fine)."""
         try:
             with aws_call("AbortMultipartUpload"):
                 self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         except NotFound:
             return
 
+    @permissions("s3:ListBucketMultipartUploads")
     def list_uploads(self, bucket: str, prefix: str) -> list[Upload]:
-        """``s3:ListBucketMultipartUploads`` under a prefix."""
+        """The multipart uploads under a prefix."""
         uploads: list[Upload] = []
         paginator = self.client.get_paginator("list_multipart_uploads")
         with aws_call("ListMultipartUploads"):
@@ -255,35 +277,92 @@ class S3:
         return uploads
 
     # -- buckets -----------------------------------------------------------------------------
+    @permissions(
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetEncryptionConfiguration",
+    )
     def bucket_security(self, bucket: str) -> BucketSecurity:
-        """``s3:ListBucket`` (HeadBucket), ``s3:GetBucketLocation``, ``s3:GetBucketPublicAccessBlock``,
-        ``s3:GetEncryptionConfiguration``. Raises NotFound when the bucket does not exist."""
+        """HeadBucket, its Region, public access block and default encryption. Raises NotFound
+        when the bucket does not exist."""
         with aws_call("HeadBucket"):
             self.client.head_bucket(Bucket=bucket)
         with aws_call("GetBucketLocation"):
-            region = region_of_location(
-                self.client.get_bucket_location(Bucket=bucket).get("LocationConstraint")
-            )
+            location: Mapping[str, Any] = self.client.get_bucket_location(Bucket=bucket)
+        region = region_of_location(location.get("LocationConstraint"))
         blocks = False
         try:
-            r = self.client.get_public_access_block(Bucket=bucket)
-            cfg = r.get("PublicAccessBlockConfiguration", {})
+            access: Mapping[str, Any] = self.client.get_public_access_block(Bucket=bucket)
+            cfg = access.get("PublicAccessBlockConfiguration", {})
             blocks = all(
                 cfg.get(k)
                 for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
             )
         except Exception as exc:
-            if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
+            if error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
                 raise translate(exc, "GetPublicAccessBlock") from exc
         encryption = ""
         try:
-            r = self.client.get_bucket_encryption(Bucket=bucket)
-            rules = r.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+            default: Mapping[str, Any] = self.client.get_bucket_encryption(Bucket=bucket)
+            rules = default.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
             if rules:
                 encryption = str(
                     rules[0].get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "")
                 )
         except Exception as exc:
-            if _code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
+            if error_code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
                 raise translate(exc, "GetBucketEncryption") from exc
         return BucketSecurity(region=str(region), blocks_public_access=blocks, encryption=encryption)
+
+    @permissions("s3:GetBucketLocation")
+    def bucket_region(self, bucket: str) -> str:
+        """The bucket's Region (``GetBucketLocation``; an empty constraint means us-east-1)."""
+        try:
+            with aws_call("GetBucketLocation"):
+                response: Mapping[str, Any] = self.client.get_bucket_location(Bucket=bucket)
+        except NotFound as exc:
+            if exc.code not in {"NoSuchBucket", "404"}:
+                raise
+            raise PreflightError(
+                f"bucket {bucket!r} does not exist", hint="check --bucket (or the bucket under --config)"
+            ) from exc
+        return region_of_location(response.get("LocationConstraint"))
+
+    # -- Glacier restores ---------------------------------------------------------------------
+    @permissions("s3:GetObject")
+    def head_archive(self, bucket: str, key: str) -> ArchiveState | None:
+        """The archive's class, size and restore state (HeadObject); ``None`` when there is none."""
+        try:
+            with aws_call("HeadObject"):
+                response: Mapping[str, Any] = self.client.head_object(Bucket=bucket, Key=key)
+        except NotFound:
+            return None
+        storage_class = str(response.get("StorageClass") or "STANDARD")
+        status, expiry = parse_restore_header(storage_class, response.get("Restore"))
+        return ArchiveState(
+            key=key,
+            storage_class=storage_class,
+            size=int(response.get("ContentLength", 0)),
+            restore=status,
+            restore_expiry=expiry,
+            etag=str(response.get("ETag", "")).strip('"'),
+        )
+
+    @permissions("s3:RestoreObject")
+    def request_restore(self, bucket: str, key: str, *, days: int, tier: str) -> RestoreRequest:
+        """``RestoreObject`` for ``days`` at ``tier``; a restore already running is not an error."""
+        try:
+            response = self.client.restore_object(
+                Bucket=bucket,
+                Key=key,
+                RestoreRequest={"Days": days, "GlacierJobParameters": {"Tier": cast("TierType", tier)}},
+            )
+        except Exception as exc:
+            if error_code(exc) == "RestoreAlreadyInProgress":
+                return RestoreRequest.ALREADY_IN_PROGRESS
+            if error_code(exc) == "GlacierExpeditedRetrievalNotAvailable" and tier == "Expedited":
+                return RestoreRequest.EXPEDITED_UNAVAILABLE
+            raise translate(exc, "RestoreObject") from exc
+        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 202))
+        return RestoreRequest.ALREADY_READABLE if status == 200 else RestoreRequest.STARTED

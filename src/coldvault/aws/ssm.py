@@ -1,16 +1,23 @@
-"""SSM Parameter Store: coldvault's settings under a path (IAM: ``ssm:GetParametersByPath``)."""
+"""SSM Parameter Store: coldvault's settings under a path (IAM actions declared per method)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from coldvault.aws.errors import aws_call
+from coldvault.aws.permissions import permissions
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
 
 
 class Ssm:
-    def __init__(self, client: Any) -> None:
+    """Thin adapter over a boto3 ``ssm`` client."""
+
+    def __init__(self, client: SSMClient) -> None:
         self.client = client
 
+    @permissions("ssm:GetParametersByPath")
     def parameters(self, path: str) -> dict[str, str]:
         """Every parameter directly under ``path``, keyed by its name relative to the path."""
         prefix = path.rstrip("/") + "/"

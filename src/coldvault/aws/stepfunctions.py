@@ -1,4 +1,4 @@
-"""Step Functions: start and follow the archive state machine's executions (IAM actions named per method)."""
+"""Step Functions: start and follow the archive state machine's executions (IAM actions per method)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from coldvault.aws.errors import aws_call
-
-IAM_ACTIONS: dict[str, tuple[str, ...]] = {
-    "start": ("states:StartExecution",),
-    "describe": ("states:DescribeExecution",),
-    "history": ("states:GetExecutionHistory",),
-}
+from coldvault.aws.permissions import permissions
 
 
 @dataclass(frozen=True)
@@ -38,16 +33,18 @@ class StepFunctions:
     def __init__(self, client: Any) -> None:
         self.client = client
 
+    @permissions("states:StartExecution")
     def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
-        """``states:StartExecution``; the execution ARN (idempotent for the same name and input)."""
+        """Start an execution; its ARN (idempotent for the same name and input)."""
         with aws_call("StartExecution"):
             response = self.client.start_execution(
                 stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload, sort_keys=True)
             )
         return str(response["executionArn"])
 
+    @permissions("states:DescribeExecution")
     def describe(self, execution_arn: str) -> Execution:
-        """``states:DescribeExecution``."""
+        """An execution's status, times, output and error."""
         with aws_call("DescribeExecution"):
             r = self.client.describe_execution(executionArn=execution_arn)
         output = r.get("output")
@@ -61,8 +58,9 @@ class StepFunctions:
             cause=str(r.get("cause", "")),
         )
 
+    @permissions("states:GetExecutionHistory")
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        """``states:GetExecutionHistory``: every event of the execution, oldest first."""
+        """Every event of the execution, oldest first."""
         events: list[dict[str, Any]] = []
         paginator = self.client.get_paginator("get_execution_history")
         with aws_call("GetExecutionHistory"):

@@ -18,10 +18,11 @@ from coldvault.aws.ssm import Ssm
 from coldvault.catalog import Catalog
 from coldvault.cli.catalog_cmd import bucket_from
 from coldvault.cli.options import GlobalOptions, OutputFormat, global_options
-from coldvault.clock import Clock, SystemClock
+from coldvault.clock import SystemClock
 from coldvault.errors import UsageError
+from coldvault.pipeline.services import services_from_session
 from coldvault.pricing import Prices
-from coldvault.restore import RestoreOptions, RestoreServices, RestoreWork, Stage, run_restore
+from coldvault.restore import RestoreOptions, RestoreWork, Stage, run_restore
 from coldvault.restore.engine import Confirm, Progress
 from coldvault.restore.policy import Estimate, parse_tier
 from coldvault.restore.steps import summary
@@ -147,14 +148,7 @@ def restore(
     opts.aws.check_credentials()
     archive_bucket = bucket_from(opts, bucket, config)
     options = RestoreOptions(**{**options.__dict__, "queue_url": _queue_url(opts, queue_url, config)})
-    clock: Clock = SystemClock()
-    svc = RestoreServices(
-        s3=opts.aws.client("s3"),
-        ec2=opts.aws.client("ec2"),
-        sqs=opts.aws.client("sqs") if options.queue_url else None,
-        clock=clock,
-        region=opts.aws.region_name,
-    )
+    svc = services_from_session(opts.aws, clock=SystemClock())
     console = Console(stderr=opts.output is OutputFormat.json)
     work = run_restore(
         svc,
@@ -247,12 +241,7 @@ def demo_restore(ctx: Any) -> None:
     if not rows:
         return
     chosen = next((r for r in rows if r.entry.archive.storage_class in ("GLACIER", "DEEP_ARCHIVE")), rows[0])
-    svc = RestoreServices(
-        s3=aws.client("s3"),
-        ec2=aws.client("ec2"),
-        clock=_SandboxTime(ctx.endpoint_url),
-        region=aws.region_name,
-    )
+    svc = services_from_session(aws, clock=_SandboxTime(ctx.endpoint_url))
     options = RestoreOptions(
         tier="Bulk" if chosen.entry.archive.storage_class != "GLACIER_IR" else "Standard"
     )

@@ -10,14 +10,13 @@ same ones ``coldvault archive`` runs; nothing here decides anything about a reco
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import replace
 from typing import Any
 
 from coldvault import keys, preflight
 from coldvault.cloud import runs
-from coldvault.cloud.runtime import cached_session, log, runtime
+from coldvault.cloud.runtime import cached_session, caught_error, log, runtime
 from coldvault.config import new_run_id
 from coldvault.models import Outcome, PointWork, Stage
 from coldvault.pipeline import capacity
@@ -161,19 +160,6 @@ def publish_result(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"ami_id": work.ami_id, "outcome": outcome}
 
 
-def _error(error: dict[str, Any]) -> tuple[str, str]:
-    """Step Functions' ``{"Error", "Cause"}``: the error class and its message."""
-    name = str(error.get("Error") or "States.Runtime")
-    cause = str(error.get("Cause") or "")
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and parsed.get("errorMessage"):
-        cause = str(parsed["errorMessage"])
-    return name, cause or name
-
-
 def record_failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """RecordFailure: a point whose step failed keeps its recovery point; its failure is published.
 
@@ -187,7 +173,7 @@ def record_failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if "work" in state
         else runs.load_work(svc, run, str(state["ami_id"]))
     )
-    name, message = _error(event.get("error") or state.get("error") or {})
+    name, message = caught_error(event.get("error") or state.get("error") or {})
     if not (work.stage is Stage.DONE and work.outcome is not None):
         final = Outcome.LEASED if name == "LeaseHeld" else Outcome.FAILED
         work = replace(work, stage=Stage.DONE, outcome=final, error=message, error_type=name)

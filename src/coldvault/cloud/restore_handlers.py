@@ -6,57 +6,40 @@ call of one step of :mod:`coldvault.restore.steps` (the same steps ``coldvault r
 "wait_seconds": n}``: the Choice states read ``$.work.stage``, the Wait states ``$.wait_seconds``.
 Failures are raised as coldvault errors (Step Functions sees the class name). The bucket and the
 status queue default to the deployment's SSM parameters ``<path>/bucket`` and ``<path>/queue-url``.
+Like the archive handlers, they build their :class:`~coldvault.pipeline.services.Services` over the
+session :func:`~coldvault.cloud.runtime.cached_session` keeps across warm invocations.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from coldvault.aws.lambda_runtime import session_from_environment
 from coldvault.aws.ssm import Ssm
 from coldvault.clock import SystemClock
-from coldvault.cloud.runtime import CONFIG_PATH_ENV, environ, log
+from coldvault.cloud.runtime import CONFIG_PATH_ENV, cached_session, caught_error, environ, log
 from coldvault.errors import ColdvaultError, ConfigurationError
+from coldvault.pipeline.services import Services, services_from_session
 from coldvault.restore import engine, steps
 from coldvault.restore.policy import RestoreOptions, parse_tier
-from coldvault.restore.steps import RestoreServices, RestoreWork
-
-# IAM actions the restore functions' role grants that no coldvault code calls itself, and why
-# (the wiring test checks: granted == called by the restore path + these).
-GRANTED_ON_OUR_BEHALF: dict[str, str] = {
-    "logs:CreateLogStream": "Lambda writes the functions' logs to their log group",
-    "logs:PutLogEvents": "Lambda writes the functions' logs to their log group",
-    "kms:Decrypt": "EC2 reads encrypted snapshots while copying; S3 decrypts SSE-KMS archives",
-    "kms:GenerateDataKey": "S3 encrypts the SSE-KMS report objects (only when KmsKeyArn is set)",
-    "kms:GenerateDataKeyWithoutPlaintext": "EC2 encrypts the snapshots of an encrypted copy",
-    "kms:ReEncryptFrom": "EC2 re-encrypts snapshots under the copy's KMS key",
-    "kms:ReEncryptTo": "EC2 re-encrypts snapshots under the copy's KMS key",
-}
+from coldvault.restore.steps import RestoreWork
 
 
 @dataclass(frozen=True)
 class _Context:
-    svc: RestoreServices
+    svc: Services
     params: dict[str, str]
 
 
-def _context() -> _Context:
+def _context(*, settings: bool = False) -> _Context:
+    """This invocation's services (over the cached session) and, when asked, the SSM settings."""
     env = environ()
-    aws = session_from_environment(env)
+    aws = cached_session(env)
     path = env.get(CONFIG_PATH_ENV, "")
-    params = Ssm(aws.client("ssm")).parameters(path) if path else {}
-    svc = RestoreServices(
-        s3=aws.client("s3"),
-        ec2=aws.client("ec2"),
-        sqs=aws.client("sqs"),
-        clock=SystemClock(),
-        region=aws.region_name,
-    )
-    return _Context(svc, params)
+    params = Ssm(aws.client("ssm")).parameters(path) if settings and path else {}
+    return _Context(services_from_session(aws, clock=SystemClock()), params)
 
 
 def _out(work: RestoreWork) -> dict[str, Any]:
@@ -70,7 +53,7 @@ def _work(event: dict[str, Any]) -> RestoreWork:
 def prepare(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Prepare: find the archive and check the request; nothing is changed."""
     request = dict(event.get("request") or {})
-    ctx = _context()
+    ctx = _context(settings=True)
     bucket = request.get("bucket") or ctx.params.get("bucket")
     if not bucket:
         raise ConfigurationError("no bucket in the request and no 'bucket' SSM parameter")
@@ -115,24 +98,12 @@ def encrypt(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def publish(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Publish (and RecordFailure, given ``error``): status message + report entry."""
-    ctx = _context()
+    ctx = _context(settings=True)
     work = _work(event)
     error = event.get("error")
     if error:
-        name, message = _caught(error)
+        name, message = caught_error(error)
         work = steps.fail(work, ColdvaultError(message), error_type=name)
     engine.publish(ctx.svc, work, queue_url=ctx.params.get("queue-url") or None)
     log("restore.published", str(event.get("execution", "")), stage=work.stage.value, image=work.image_id)
     return _out(work)
-
-
-def _caught(error: dict[str, Any]) -> tuple[str, str]:
-    """(error name, message) of an error a Catch recorded; a Lambda's Cause is its JSON error."""
-    name, cause = str(error.get("Error", "")), str(error.get("Cause", ""))
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return name, cause or name
-    if isinstance(parsed, dict):
-        return name, str(parsed.get("errorMessage") or cause)
-    return name, cause

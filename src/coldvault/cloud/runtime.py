@@ -66,6 +66,20 @@ def log(event: str, execution: str = "", **fields: Any) -> None:
     _log.info(json.dumps(record, default=str, sort_keys=True))
 
 
+def caught_error(error: Mapping[str, Any]) -> tuple[str, str]:
+    """A Step Functions ``Catch``'s ``{"Error", "Cause"}``: the error class and its message (a
+    Lambda's ``Cause`` is its JSON error, whose ``errorMessage`` is the message)."""
+    name = str(error.get("Error") or "States.Runtime")
+    cause = str(error.get("Cause") or "")
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("errorMessage"):
+        cause = str(parsed["errorMessage"])
+    return name, cause or name
+
+
 @dataclass
 class Runtime:
     """One invocation's view of AWS: the session's adapters and the run's settings."""

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from coldvault.aws.ec2 import Ec2
 from coldvault.config import GB
 from coldvault.errors import StoreQuotaExceeded
 from coldvault.pipeline.services import Services
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
 
 IN_PROGRESS = "InProgress"
 
@@ -68,7 +72,7 @@ def check_room(ec2: Ec2, ami_id: str, limit: int) -> None:
 class LimitedEc2(Ec2):
     """The EC2 adapter whose ``create_store_image_task`` first applies :func:`check_room`."""
 
-    def __init__(self, client: object, limit: int) -> None:
+    def __init__(self, client: EC2Client, limit: int) -> None:
         super().__init__(client)
         self.limit = limit
 

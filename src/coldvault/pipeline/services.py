@@ -1,4 +1,6 @@
-"""What the archive steps talk to: the AWS adapters, a clock, the lease owner, a step observer."""
+"""What the archive and restore steps talk to: the AWS adapters, the Region, a clock, the lease owner,
+a step observer. Both engines build one with :func:`services_from_session` (the Lambda handlers over
+the session :func:`coldvault.cloud.runtime.cached_session` keeps across warm invocations)."""
 
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ class Services:
     s3: S3
     sqs: Sqs
     clock: Clock
+    region: str = ""  # the clients' Region (a restore checks the bucket is in it)
     # The AMIs' snapshot keys are checked through it (coldvault.preflight.key_problems); None only
     # in unit tests' services, which then check no key.
     kms: Kms | None = None
@@ -76,6 +79,7 @@ def services_from_session(
         s3=S3(aws.client("s3")),
         sqs=Sqs(aws.client("sqs")),
         clock=clock or SystemClock(),
+        region=aws.region_name,
         kms=Kms(aws.client("kms")),
         owner=owner or LeaseOwner(run_id=""),
         after_step=_OBSERVER.get(),

@@ -4,12 +4,11 @@ use), :mod:`~coldvault.restore.policy` (pure rules: options, names, tags, waits,
 
 from coldvault.restore.engine import publish, run_restore
 from coldvault.restore.policy import Estimate, RestoreOptions, Stage, estimate
-from coldvault.restore.steps import RestoreServices, RestoreWork
+from coldvault.restore.steps import RestoreWork
 
 __all__ = [
     "Estimate",
     "RestoreOptions",
-    "RestoreServices",
     "RestoreWork",
     "Stage",
     "estimate",

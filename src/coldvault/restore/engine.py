@@ -3,18 +3,14 @@ message and the report entry."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 
-from coldvault import keys
-from coldvault.aws.s3 import S3
-from coldvault.aws.sqs import Sqs
 from coldvault.errors import ColdvaultError, UsageError
+from coldvault.pipeline.services import Services
 from coldvault.pricing import Prices
+from coldvault.report import csv_text, put_report, restore_report
 from coldvault.restore.policy import Estimate, RestoreOptions, Stage, estimate
 from coldvault.restore.steps import (
-    RestoreServices,
     RestoreWork,
     check_image,
     check_thaw,
@@ -26,8 +22,6 @@ from coldvault.restore.steps import (
     thaw,
 )
 
-REPORT_SCHEMA = "coldvault.restore-report/1"
-
 Confirm = Callable[[RestoreWork, Estimate], None]  # raises to refuse
 Progress = Callable[[RestoreWork], None]
 
@@ -36,39 +30,20 @@ def estimate_for(work: RestoreWork, prices: Prices | None = None) -> Estimate:
     return estimate(work.storage_class, work.size_bytes, work.tier, work.days, prices)
 
 
-def publish(svc: RestoreServices, work: RestoreWork, *, queue_url: str | None) -> RestoreWork:
-    """The status message (when a queue is given) and the report entry under ``logs/``."""
+def publish(svc: Services, work: RestoreWork, *, queue_url: str | None) -> RestoreWork:
+    """The status message (when a queue is given) and the report under ``logs/`` (the one report
+    writer, :func:`coldvault.report.put_report`)."""
     message = summary(work)
     if queue_url:
-        if svc.sqs is None:
-            raise UsageError("a status queue was given but no SQS client")
-        Sqs(svc.sqs).send(queue_url, message)
-    started = svc.clock.now()
-    s3 = S3(svc.s3)
-    report = {
-        "schema": REPORT_SCHEMA,
-        "kind": "restore",
-        "run_id": work.run_id,
-        "started": work.started_at,
-        "finished": started.isoformat(),
-        "items": [message],
-    }
-    s3.put_json(work.bucket, keys.report_key(started, work.run_id, "json"), report)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(message), lineterminator="\n")
-    writer.writeheader()
-    writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in message.items()})
-    s3.put_json(
-        work.bucket,
-        keys.report_key(started, work.run_id, "csv"),
-        buffer.getvalue().encode(),
-        content_type="text/csv",
-    )
+        svc.sqs.send(queue_url, message)
+    finished = svc.clock.now()
+    report = restore_report(work.run_id, work.started_at, finished, message)
+    put_report(svc.s3, work.bucket, finished, work.run_id, report, csv_text(list(message), [message]))
     return work
 
 
 def run_restore(
-    svc: RestoreServices,
+    svc: Services,
     options: RestoreOptions,
     ref: str,
     *,

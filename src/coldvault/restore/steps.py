@@ -28,17 +28,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from coldvault.aws import ec2_images, s3_glacier
-from coldvault.aws.ec2_images import ImageInfo
-from coldvault.aws.s3_glacier import RestoreRequest, RestoreStatus
+from coldvault.aws.ec2 import ImageInfo
+from coldvault.aws.s3_glacier import ArchiveState, RestoreRequest, RestoreStatus
 from coldvault.catalog import Catalog
-from coldvault.clock import Clock
 from coldvault.errors import (
     ImageNameTaken,
     RestoreDeadlineExceeded,
     RestoreFailed,
     UsageError,
 )
+from coldvault.pipeline.services import Services
 from coldvault.restore.policy import (
     RestoreOptions,
     Stage,
@@ -53,17 +52,6 @@ SOURCE_RECOVERY_POINT = "coldvault:source-recovery-point"
 RESTORE_STAGE = "coldvault:restore-stage"  # only on the plain image of an encrypted restore
 PLAIN_STAGE = "unencrypted"
 FAILED_IMAGE_STATES = frozenset({"failed", "error", "invalid", "deregistered", "disabled"})
-
-
-@dataclass(frozen=True)
-class RestoreServices:
-    """The clients a restore needs (boto3 clients or anything with the same methods) + time."""
-
-    s3: Any
-    ec2: Any
-    clock: Clock
-    region: str
-    sqs: Any | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +111,7 @@ def _when(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def _check_deadline(svc: RestoreServices, work: RestoreWork, what: str) -> None:
+def _check_deadline(svc: Services, work: RestoreWork, what: str) -> None:
     if svc.clock.now() >= _when(work.deadline_at):
         raise RestoreDeadlineExceeded(
             f"{what} for {work.archive_key} not done by the deadline {work.deadline_at}",
@@ -140,19 +128,19 @@ def _ours(images: list[ImageInfo]) -> tuple[ImageInfo | None, ImageInfo | None]:
 
 
 def prepare(
-    svc: RestoreServices, options: RestoreOptions, ref: str, *, bucket: str, run_id: str | None = None
+    svc: Services, options: RestoreOptions, ref: str, *, bucket: str, run_id: str | None = None
 ) -> RestoreWork:
     """Resolve ``ref`` in the catalogue and check everything before any change (read only)."""
     options.validate()
-    region = s3_glacier.bucket_region(svc.s3, bucket)
+    region = svc.s3.bucket_region(bucket)
     if region != svc.region:
         raise UsageError(
             f"bucket {bucket!r} is in {region}, not in {svc.region}: EC2 restores only from a bucket in its"
             " own Region",
             hint=f"run with --region {region}",
         )
-    entry = Catalog(svc.s3, bucket).find(ref)
-    state = s3_glacier.head_archive(svc.s3, bucket, entry.archive.key)
+    entry = Catalog(svc.s3.client, bucket).find(ref)
+    state = svc.s3.head_archive(bucket, entry.archive.key)
     if state is None:
         raise UsageError(
             f"the archive s3://{bucket}/{entry.archive.key} named by {entry.key} does not exist",
@@ -193,16 +181,16 @@ def prepare(
         deadline_at=(now + timedelta(seconds=options.deadline_seconds)).isoformat(),
         block_devices=[d.summary() for d in entry.ebs_devices],
     )
-    final, plain = _ours(ec2_images.find_images(svc.ec2, tags={RESTORED_FROM: entry.archive.key}))
+    final, plain = _ours(svc.ec2.find_images(tags={RESTORED_FROM: entry.archive.key}))
     if final is not None:
         stage = Stage.IMAGING if not (work.encrypt and plain is not None) else Stage.ENCRYPTING
         return replace(
             work,
             stage=stage,
-            image_id=final.image_id,
+            image_id=final.ami_id,
             name=final.name,
             image_state=final.state,
-            plain_image_id=plain.image_id if plain else "",
+            plain_image_id=plain.ami_id if plain else "",
             adopted=True,
             thaw="not needed",
         )
@@ -210,31 +198,31 @@ def prepare(
         return replace(
             work,
             stage=Stage.IMAGING,
-            plain_image_id=plain.image_id,
+            plain_image_id=plain.ami_id,
             image_state=plain.state,
             adopted=True,
             thaw="not needed",
         )
     if not options.name:
         return work
-    taken = ec2_images.find_images(svc.ec2, name=options.name)
+    taken = svc.ec2.find_images(name=options.name)
     if taken:
         raise ImageNameTaken(
-            f"an AMI named {options.name!r} already exists in {svc.region} ({taken[0].image_id})",
+            f"an AMI named {options.name!r} already exists in {svc.region} ({taken[0].ami_id})",
             hint="pass --name with another name, or leave it out for a name derived from the archive",
         )
     return work
 
 
-def _archive_state(svc: RestoreServices, work: RestoreWork) -> s3_glacier.ArchiveState:
+def _archive_state(svc: Services, work: RestoreWork) -> ArchiveState:
     """The archive's class, size and restore state; RestoreFailed when it is gone."""
-    state = s3_glacier.head_archive(svc.s3, work.bucket, work.archive_key)
+    state = svc.s3.head_archive(work.bucket, work.archive_key)
     if state is None:
         raise RestoreFailed(f"the archive s3://{work.bucket}/{work.archive_key} disappeared")
     return state
 
 
-def thaw(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
+def thaw(svc: Services, work: RestoreWork) -> RestoreWork:
     """Make the archive readable: ``RestoreObject`` once; a restore already running is attached to."""
     if work.stage is not Stage.RESOLVED:
         return work
@@ -245,20 +233,16 @@ def thaw(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
     if state.restore is RestoreStatus.IN_PROGRESS:
         outcome = RestoreRequest.ALREADY_IN_PROGRESS
     else:
-        outcome = s3_glacier.request_restore(
-            svc.s3, work.bucket, work.archive_key, days=work.days, tier=work.tier
-        )
+        outcome = svc.s3.request_restore(work.bucket, work.archive_key, days=work.days, tier=work.tier)
     if outcome is RestoreRequest.EXPEDITED_UNAVAILABLE:
         # No Expedited capacity now (503): ask for Standard rather than fail or retry for an unknown
         # time; the restore then takes hours, which the tier recorded (and reported) says.
         work = replace(work, tier="Standard")
-        outcome = s3_glacier.request_restore(
-            svc.s3, work.bucket, work.archive_key, days=work.days, tier=work.tier
-        )
+        outcome = svc.s3.request_restore(work.bucket, work.archive_key, days=work.days, tier=work.tier)
     if outcome is RestoreRequest.ALREADY_READABLE:
         return replace(work, stage=Stage.READABLE, thaw="not needed")
     attached = outcome is RestoreRequest.ALREADY_IN_PROGRESS
-    after = s3_glacier.head_archive(svc.s3, work.bucket, work.archive_key)  # an Expedited one may be done
+    after = svc.s3.head_archive(work.bucket, work.archive_key)  # an Expedited one may be done
     if after is not None and after.restore is RestoreStatus.READABLE:
         return replace(
             work,
@@ -277,7 +261,7 @@ def thaw(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
     )
 
 
-def check_thaw(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
+def check_thaw(svc: Services, work: RestoreWork) -> RestoreWork:
     """Follow the ``Restore`` header: readable → next step; else when to look again."""
     if work.stage is not Stage.THAWING:
         return work
@@ -295,11 +279,11 @@ def check_thaw(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
     return replace(work, polls=work.polls + 1, next_poll_seconds=max(1.0, min(wait, remaining)))
 
 
-def _free_name(svc: RestoreServices, work: RestoreWork, base: str) -> str:
+def _free_name(svc: Services, work: RestoreWork, base: str) -> str:
     """``base``, or the first free deterministic variant of it when another AMI has it."""
     for attempt in range(10):
         candidate = base if attempt == 0 else f"{base[: 128 - 3]}-{attempt + 1}"
-        holders = ec2_images.find_images(svc.ec2, name=candidate)
+        holders = svc.ec2.find_images(name=candidate)
         if not holders:
             return candidate
         if any(
@@ -312,7 +296,7 @@ def _free_name(svc: RestoreServices, work: RestoreWork, base: str) -> str:
     )
 
 
-def start_image(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
+def start_image(svc: Services, work: RestoreWork) -> RestoreWork:
     """``CreateRestoreImageTask`` with the tags at creation (an image made before is adopted)."""
     if work.stage is not Stage.READABLE:
         return work
@@ -322,23 +306,23 @@ def start_image(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
     if plain:
         tags[RESTORE_STAGE] = PLAIN_STAGE
         name = f"{work.name[:116]}-unencrypted"
-    final, plain_image = _ours(ec2_images.find_images(svc.ec2, tags={RESTORED_FROM: work.archive_key}))
+    final, plain_image = _ours(svc.ec2.find_images(tags={RESTORED_FROM: work.archive_key}))
     existing = plain_image if plain else final
     if existing is not None:
-        return _imaging(work, existing.image_id, existing.state, plain=plain, adopted=True)
+        return _imaging(work, existing.ami_id, existing.state, plain=plain, adopted=True)
     if not work.explicit_name:
         name = _free_name(svc, work, name)
     try:
-        image_id = ec2_images.create_restore_image_task(
-            svc.ec2, bucket=work.bucket, key=work.archive_key, name=name, tags=tags
+        image_id = svc.ec2.create_restore_image_task(
+            bucket=work.bucket, key=work.archive_key, name=name, tags=tags
         )
     except ImageNameTaken:
         # Another run may have just made it: adopt it if it is ours, else the name is really taken.
-        final, plain_image = _ours(ec2_images.find_images(svc.ec2, tags={RESTORED_FROM: work.archive_key}))
+        final, plain_image = _ours(svc.ec2.find_images(tags={RESTORED_FROM: work.archive_key}))
         existing = plain_image if plain else final
         if existing is None:
             raise
-        return _imaging(work, existing.image_id, existing.state, plain=plain, adopted=True)
+        return _imaging(work, existing.ami_id, existing.state, plain=plain, adopted=True)
     final_name = work.name if plain else name
     return replace(_imaging(work, image_id, "pending", plain=plain, adopted=False), name=final_name)
 
@@ -365,12 +349,12 @@ def _imaging(work: RestoreWork, image_id: str, state: str, *, plain: bool, adopt
     )
 
 
-def check_image(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
+def check_image(svc: Services, work: RestoreWork) -> RestoreWork:
     """Follow the restored (or copied) AMI to ``available``; a failed AMI is a failure."""
     if work.stage not in (Stage.IMAGING, Stage.ENCRYPTING):
         return work
     followed = work.image_id or work.plain_image_id
-    image = ec2_images.describe_image(svc.ec2, followed)
+    image = svc.ec2.describe_image(followed)
     if image is None or image.state in FAILED_IMAGE_STATES:
         state = image.state if image else "gone"
         reason = f": {image.state_reason}" if image and image.state_reason else ""
@@ -385,12 +369,12 @@ def check_image(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
         )
     if work.image_id:  # the final image is available
         if RESTORED_FROM not in image.tags:  # an API that dropped TagSpecifications: put them back
-            ec2_images.add_tags(svc.ec2, [image.image_id], work.tags)
+            svc.ec2.add_tags([image.ami_id], work.tags)
         if work.plain_image_id:
-            ec2_images.deregister_image(svc.ec2, work.plain_image_id)
-        verified = any(b.encrypted is not None for b in image.block_devices)
+            svc.ec2.deregister_image(work.plain_image_id)
+        verified = any(b.encrypted is not None for b in image.devices)
         if work.encrypt and verified and not image.encrypted:
-            raise RestoreFailed(f"the copy {image.image_id} of an encrypted AMI is not encrypted")
+            raise RestoreFailed(f"the copy {image.ami_id} of an encrypted AMI is not encrypted")
         return replace(
             work,
             stage=Stage.DONE,
@@ -404,26 +388,23 @@ def check_image(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
                     "volume_type": b.volume_type,
                     "encrypted": b.encrypted,
                 }
-                for b in image.block_devices
+                for b in image.devices
             ],
             next_poll_seconds=0.0,
         )
     return replace(work, stage=Stage.ENCRYPT, image_state="available", next_poll_seconds=0.0)
 
 
-def encrypt(svc: RestoreServices, work: RestoreWork) -> RestoreWork:
+def encrypt(svc: Services, work: RestoreWork) -> RestoreWork:
     """An encrypted copy of the plain restored AMI, under the final name and tags (idempotent)."""
     if work.stage is not Stage.ENCRYPT:
         return work
-    final, _ = _ours(ec2_images.find_images(svc.ec2, tags={RESTORED_FROM: work.archive_key}))
+    final, _ = _ours(svc.ec2.find_images(tags={RESTORED_FROM: work.archive_key}))
     if final is not None:
-        return replace(
-            work, stage=Stage.ENCRYPTING, image_id=final.image_id, image_state=final.state, polls=0
-        )
-    kms_key = work.kms_key_id or ec2_images.default_kms_key(svc.ec2)
+        return replace(work, stage=Stage.ENCRYPTING, image_id=final.ami_id, image_state=final.state, polls=0)
+    kms_key = work.kms_key_id or svc.ec2.default_kms_key()
     token = hashlib.sha256(f"{work.archive_key}|{work.plain_image_id}".encode()).hexdigest()[:64]
-    image_id = ec2_images.copy_image(
-        svc.ec2,
+    image_id = svc.ec2.copy_image(
         source_image_id=work.plain_image_id,
         source_region=svc.region,
         name=work.name,
