@@ -48,7 +48,10 @@ class Settings:
     max_in_progress_bytes: int = 1200 * GB
     min_poll_seconds: float = 15.0
     max_poll_seconds: float = 600.0
-    lease_seconds: float = 72 * 3600
+    # A point's lease lasts this long unless its holder renews it (the CLI every third of it, each cloud
+    # step before it acts): longer than the longest wait between two cloud steps (max_poll_seconds).
+    lease_seconds: float = 30 * 60
+    progress_seconds: float = 60.0  # without a terminal: a progress line at least this often
     items_per_execution: int = 100  # the cloud's batch: points per state machine execution
     account_id: str = ""  # the caller's account (AMIs must be owned to be stored)
 

@@ -6,15 +6,22 @@
 - Every in-progress task is polled with batched ``DescribeStoreImageTasks`` at the interval the
   observed progress suggests (``check_stores``), each task under the store deadline.
 - Finished stores go to a pool of workers: copy (reported part by part) → verify → delete → publish.
-- Every move is an :class:`~coldvault.progress.Event` for the renderer.
+- Every move is an :class:`~coldvault.progress.Event` for the renderer; a ``heartbeat`` event at least
+  every ``progress_seconds`` (on the injected clock) so a long run is never silent.
+- The leases of the points in flight are renewed every third of ``lease_seconds``.
+- ``stop`` (set by the CLI on Ctrl-C or SIGTERM) ends the run cleanly: no store is started or polled
+  any more, each worker ends its point at the next step boundary (a copy between two slices, before
+  verify, before delete), and :attr:`Runner.unfinished` holds the points left for the next run, none
+  of them mid-operation, so their leases can be released.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from coldvault import pipeline
+from coldvault import lease, pipeline
 from coldvault.clock import Deadline
 from coldvault.config import Settings
 from coldvault.errors import ColdvaultError, StoreQuotaExceeded
@@ -24,6 +31,7 @@ from coldvault.progress import Event, EventSink, ignore, point_event
 
 COPY_SLICE_SECONDS = 2.0  # copy in slices so the display follows the parts
 WAIT_SLICE_SECONDS = 0.5
+STOP_SLICE_SECONDS = 1.0  # a stop (Ctrl-C) is seen within this while the runner sleeps
 
 
 def pick_next(pending: Sequence[PointWork], in_progress_bytes: int, limit: int) -> int | None:
@@ -41,25 +49,44 @@ def pick_next(pending: Sequence[PointWork], in_progress_bytes: int, limit: int) 
 
 
 class Runner:
-    def __init__(self, svc: Services, settings: Settings, *, emit: EventSink = ignore) -> None:
+    def __init__(
+        self,
+        svc: Services,
+        settings: Settings,
+        *,
+        emit: EventSink = ignore,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.svc = svc
         self.settings = settings
         self.emit = emit
+        self.stop = stop or threading.Event()
         self.storing: dict[str, PointWork] = {}
         self.running: dict[Future[PointWork], str] = {}
         self.finished: list[PointWork] = []
+        self.unfinished: list[PointWork] = []  # left by a stop, each at a step boundary
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stop.is_set()
 
     # -- per point, in a worker thread --------------------------------------------------------
     def _after_store(self, work: PointWork) -> PointWork:
         svc, settings = self.svc, self.settings
         try:
             while work.stage in (Stage.STORED, Stage.COPYING):
+                if self.stop.is_set():
+                    return work
                 work = pipeline.copy_archive(svc, settings, work, time_budget_seconds=COPY_SLICE_SECONDS)
                 self.emit(point_event(work, "copy"))
             svc.after_step("copy", work.ami_id)
+            if self.stop.is_set():
+                return work
             work = pipeline.verify_archive(svc, settings, work)
             self.emit(point_event(work, "verify"))
             svc.after_step("verify", work.ami_id)
+            if self.stop.is_set():
+                return work
             work = pipeline.delete_recovery_point(svc, settings, work)
             svc.after_step("deleted", work.ami_id)
         except ColdvaultError as exc:
@@ -138,7 +165,47 @@ class Runner:
         done, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
         for future in done:
             del self.running[future]
-            self.finished.append(future.result())
+            work = future.result()
+            (self.finished if work.stage is Stage.DONE else self.unfinished).append(work)
+
+    def _renew_leases(self) -> None:
+        """Renew the lease of every point in flight (storing, or in a worker)."""
+        now = self.svc.clock.now()
+        for ami in [*self.storing, *self.running.values()]:
+            lease.renew(
+                self.svc.s3,
+                self.settings.bucket,
+                ami,
+                self.svc.owner,
+                now=now,
+                seconds=self.settings.lease_seconds,
+            )
+
+    def _beat(self, now: float, beats: list[float]) -> None:
+        """The heartbeat and the lease renewal, when their time has come (``beats``: when next)."""
+        if now >= beats[0]:
+            self.emit(Event(kind="heartbeat"))
+            beats[0] = now + max(1.0, self.settings.progress_seconds)
+        if now >= beats[1]:
+            self._renew_leases()
+            beats[1] = now + max(1.0, self.settings.lease_seconds / 3)
+
+    def _sleep(self, seconds: float, beats: list[float]) -> None:
+        """Sleep on the clock, in short slices so a stop is seen within one, until the next beat at most."""
+        clock = self.svc.clock
+        end = min(clock.monotonic() + seconds, *beats)
+        while not self.stop.is_set() and (left := end - clock.monotonic()) > 0:
+            clock.sleep(min(left, STOP_SLICE_SECONDS))
+
+    def _stop(self, pending: list[PointWork]) -> None:
+        """After a stop: wait for every worker to reach a step boundary; what is left is unfinished."""
+        busy = f", ending {len(self.running)} point(s) at their next step" if self.running else ""
+        self.emit(Event(kind="waiting", message=f"interrupted{busy} (Ctrl-C again stops at once)"))
+        while self.running:
+            self._collect(WAIT_SLICE_SECONDS)
+        self.unfinished.extend(self.storing.values())
+        self.unfinished.extend(pending)
+        self.storing.clear()
 
     def run(self, works: Sequence[PointWork]) -> list[PointWork]:
         """Take every work to ``DONE``; the final works (each published)."""
@@ -147,8 +214,14 @@ class Runner:
         quota: Deadline | None = None
         next_poll = clock.monotonic()
         workers = max(1, self.settings.concurrency)
+        start = clock.monotonic()
+        beats = [start + self.settings.progress_seconds, start + self.settings.lease_seconds / 3]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="coldvault") as pool:
             while pending or self.storing or self.running:
+                if self.stop.is_set():
+                    self._stop(pending)
+                    break
+                self._beat(clock.monotonic(), beats)
                 refused = self._start_some(pool, pending, quota)
                 if refused and quota is None:
                     quota = Deadline(clock, self.settings.quota_wait_deadline_seconds)
@@ -162,6 +235,7 @@ class Runner:
                 if self.running:
                     self._collect(min(wait_for, WAIT_SLICE_SECONDS) if wait_for else WAIT_SLICE_SECONDS)
                 elif wait_for > 0:
-                    clock.sleep(wait_for)
-        self.emit(Event(kind="run", message="finished", extra={"points": len(self.finished)}))
+                    self._sleep(wait_for, beats)
+        message = "interrupted" if self.stop.is_set() else "finished"
+        self.emit(Event(kind="run", message=message, extra={"points": len(self.finished)}))
         return self.finished

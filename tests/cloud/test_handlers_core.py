@@ -193,6 +193,41 @@ def test_a_deployed_run_with_a_bad_ssm_value_fails_with_its_message_and_is_notif
     assert boto3.client("s3").list_objects_v2(Bucket="badvalue-archive").get("KeyCount", 0) == 0
 
 
+def test_each_step_renews_its_lease_and_a_point_taken_over_is_left_alone(
+    function_env: dict[str, str],
+) -> None:
+    """A run that stops calling steps (a failed execution) loses its points within ``lease_seconds``;
+    while it works, each step renews the lease; a point another run took over meanwhile is not touched."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from coldvault import lease
+    from coldvault.aws.s3 import S3
+    from coldvault.errors import LeaseHeld
+
+    _bucket()
+    listed = handlers.list_candidates({"execution": "arn:execution:two"}, None)
+    ami = listed["items"][0]
+    out = handlers.start_store({"run": listed["run"], "ami_id": ami, "execution": "x"}, None)
+    s3 = boto3.client("s3")
+
+    def held() -> dict[str, Any]:
+        return dict(json.loads(s3.get_object(Bucket=BUCKET, Key=keys.lease_key(ami))["Body"].read()))
+
+    first = held()
+    assert datetime.fromisoformat(first["expires_at"]) <= datetime.now(UTC) + timedelta(hours=1)  # minutes
+    checked = handlers.check_store({"run": out["run"], "work": out["work"], "execution": "x"}, None)
+    assert held()["expires_at"] >= first["expires_at"]
+    assert held()["run_id"] == first["run_id"]
+    # The lease expired (the run stopped renewing) and another run took the point over.
+    other = lease.LeaseOwner("other-run", "elsewhere", 1)
+    later = datetime.now(UTC) + timedelta(hours=2)
+    lease.acquire(S3(s3), BUCKET, ami, other, now=later, seconds=3600)
+    with pytest.raises(LeaseHeld):
+        handlers.check_store({"run": checked["run"], "work": checked["work"], "execution": "x"}, None)
+    assert held()["run_id"] == "other-run"
+
+
 def test_verify_content_is_refused_in_the_cloud_with_one_line(function_env: dict[str, str]) -> None:
     """awscrt (native code) is not in the Lambda package: the setting fails the run at once with the
     fix, instead of every point failing at verification."""

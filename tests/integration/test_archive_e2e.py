@@ -152,9 +152,11 @@ def test_cli_subprocess_json_output(admin: SandboxAdmin) -> None:
     archivable_fleet(admin)
     result = run_subprocess(["--output", "json", *archive_args()])
     assert result.returncode == 0, result.stderr
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    assert any(e["event"] == "point" and e.get("step") for e in lines)
-    summary = lines[-1]
+    (summary,) = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]  # data only
+    progress = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert any(e["event"] == "point" and e.get("step") and e.get("size_bytes") for e in progress)
+    assert progress[-1]["event"] == "run"
+    assert progress[-1]["done"] == progress[-1]["points"] == 1
     assert summary["event"] == "summary"
     assert summary["totals"]["archived"] == 1
     assert summary["report_keys"]["json"].startswith("logs/")

@@ -68,12 +68,22 @@ def _register_commands() -> None:
         catalog_cmd,
         cloud_cmd,
         demo_cmd,
+        leases_cmd,
         report_cmd,
         restore_cmd,
         sandbox_cmd,
     )
 
-    for module in (sandbox_cmd, demo_cmd, archive_cmd, catalog_cmd, restore_cmd, cloud_cmd, report_cmd):
+    for module in (
+        sandbox_cmd,
+        demo_cmd,
+        archive_cmd,
+        catalog_cmd,
+        restore_cmd,
+        cloud_cmd,
+        report_cmd,
+        leases_cmd,
+    ):
         module.register(app)
 
 

@@ -8,12 +8,15 @@ the defaults. Bad input raises :class:`~coldvault.errors.ConfigurationError` or 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
+import signal
 import socket
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any
 
 import typer
@@ -24,12 +27,13 @@ from coldvault import preflight as checks
 from coldvault.aws.session import AwsSession
 from coldvault.aws.ssm import Ssm
 from coldvault.aws.sts import Sts
-from coldvault.cli import render
+from coldvault.cli import progress_view, render
 from coldvault.cli.options import GlobalOptions, OutputFormat, global_options
 from coldvault.config import Settings, new_run_id
-from coldvault.errors import ConfigurationError, UsageError
+from coldvault.errors import ColdvaultError, ConfigurationError, UsageError
 from coldvault.lease import LeaseOwner
 from coldvault.pipeline.services import Services, services_from_session
+from coldvault.progress import Tally
 from coldvault.report import Report, record_plan, write_report
 from coldvault.runner import Runner
 from coldvault.selection import Plan
@@ -99,24 +103,65 @@ def make_plan(svc: Services, settings: Settings, prices: pricing.Prices) -> tupl
     return plan, estimate
 
 
+class Interrupted(ColdvaultError):
+    """Ctrl-C or SIGTERM stopped the run: the report holds what finished; exit 130."""
+
+    exit_code = 130
+
+    def __init__(self, report: Report, finished: int, unfinished: int, released: int) -> None:
+        super().__init__(
+            f"interrupted: {finished} recovery point(s) finished, {unfinished} left for the next run "
+            f"({released} lease(s) released)",
+            hint="run the same command again to continue",
+        )
+        self.report = report
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """While the run lasts, the first SIGINT or SIGTERM sets ``stop`` (the runner ends cleanly); a
+    second one stops at once (KeyboardInterrupt: exit 130, leases left to expire)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def execute(
     svc: Services, settings: Settings, plan: Plan, estimate: pricing.Estimate, console: Console, mode: str
 ) -> Report | None:
-    """Run the plan; the report (None when there was nothing to do)."""
+    """Run the plan with its progress on stderr (``mode``: live, json or quiet); the report (None when
+    there was nothing to do). Raises :class:`Interrupted` after a Ctrl-C or SIGTERM, once the report of
+    what finished is written and the leases of the points left are released."""
     if not plan.candidates:
         lease.sweep(svc.s3, settings.bucket, now=svc.clock.now(), is_stale=svc.stale_lease)
         return None
     started = svc.clock.now()
     record_plan(svc, settings, plan, estimate.to_json())
     works = [pipeline.new_work(settings, p) for p in plan.candidates]
-    if mode == "live":
-        with render.LiveProgress(console, len(works)) as live:
-            Runner(svc, settings, emit=live).run(works)
-    elif mode == "json":
-        Runner(svc, settings, emit=render.JsonLines()).run(works)
-    else:
-        Runner(svc, settings).run(works)
+    tally = Tally(svc.clock, len(works), plan.candidate_bytes)
+    view = progress_view.for_run(tally, quiet=mode == "quiet", as_json=mode == "json")
+    stop = threading.Event()
+    with stop_on_signals(stop), view:
+        runner = Runner(svc, settings, emit=view, stop=stop)
+        runner.run(works)
     report = write_report(svc, settings, settings.run_id, started)
+    if runner.interrupted:
+        # Every unfinished point stopped at a step boundary (none is mid-operation): the next runner,
+        # this command again or the schedule, continues it; a started store task is reused.
+        released = lease.release_run(svc.s3, settings.bucket, svc.owner)
+        raise Interrupted(report, len(runner.finished), len(runner.unfinished), len(released))
     lease.sweep(svc.s3, settings.bucket, now=svc.clock.now(), is_stale=svc.stale_lease)
     return report
 
@@ -206,15 +251,30 @@ def archive_cmd(
             raise UsageError("archive asks for confirmation", hint="pass --yes to run without a terminal")
         typer.confirm(f"Archive {len(plan.candidates)} recovery point(s)?", abort=True)
     mode = "json" if as_json else ("quiet" if opts.quiet else "live")
-    report = execute(svc, settings, plan, estimate, console, mode)
+    try:
+        report = execute(svc, settings, plan, estimate, console, mode)
+    except Interrupted as stopped:
+        _summary(opts, console, stopped.report, settings, interrupted=True)
+        Console(stderr=True, highlight=False).print(f"coldvault: {stopped.one_line()}", markup=False)
+        raise typer.Exit(Interrupted.exit_code) from None
     if report is None:
         if as_json:
             print(json.dumps({"event": "summary", "nothing_to_do": True, "exit_code": 0}))
         else:
             console.print("Nothing to do: every selected recovery point is archived.")
         raise typer.Exit(0)
-    if as_json:
-        print(json.dumps({"event": "summary", **report.to_json(), "report_keys": report.keys}, default=str))
+    _summary(opts, console, report, settings)
+    raise typer.Exit(report.exit_code)
+
+
+def _summary(
+    opts: GlobalOptions, console: Console, report: Report, settings: Settings, *, interrupted: bool = False
+) -> None:
+    """The run's summary on stdout (JSON, one line with --quiet, or the table)."""
+    if opts.output is OutputFormat.json:
+        extra = {"interrupted": True, "exit_code": Interrupted.exit_code} if interrupted else {}
+        doc = {"event": "summary", **report.to_json(), "report_keys": report.keys, **extra}
+        print(json.dumps(doc, default=str))
     elif opts.quiet:
         t = report.totals()
         print(
@@ -223,7 +283,6 @@ def archive_cmd(
         )
     else:
         render.render_summary(Console(), report, settings.bucket)
-    raise typer.Exit(report.exit_code)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,11 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from coldvault.aws.cloudformation import ChangeSet, CloudFormation, StackEvent
 from coldvault.aws.session import AwsSession
 from coldvault.cli.options import GlobalOptions, OutputFormat, global_options
 from coldvault.clock import SystemClock
-from coldvault.cloud import deploy, packaging
-from coldvault.cloud.parameters import parse_overrides
+from coldvault.cloud import deploy, deploy_config, packaging
+from coldvault.cloud.parameters import SET_BY_DEPLOY, parse_overrides, template_parameters
+from coldvault.errors import UsageError
 
 _err = Console(stderr=True)
 
@@ -65,11 +68,15 @@ def package_cmd(
 def deploy_cmd(
     ctx: typer.Context,
     stack_name: Annotated[
-        str, typer.Option("--stack-name", help="The CloudFormation stack to create or update.")
-    ],
+        str | None,
+        typer.Option("--stack-name", help="The stack to create or update (default: coldvault.toml's)."),
+    ] = None,
     parameter_overrides: Annotated[
         list[str] | None,
-        typer.Option("--parameter-overrides", help="Key=Value template parameters (repeatable, or listed)."),
+        typer.Option(
+            "--parameter-overrides",
+            help="Key=Value, ParameterKey=K,ParameterValue=V or file://params.json (repeatable, or listed).",
+        ),
     ] = None,
     more_overrides: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
     artifact_bucket: Annotated[
@@ -78,33 +85,153 @@ def deploy_cmd(
             "--artifact-bucket", help="Bucket for the Lambda package (default: one coldvault creates)."
         ),
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    guided: Annotated[
+        bool, typer.Option("--guided", "-g", help="Ask for each parameter and save the answers.")
+    ] = False,
+    config_file: Annotated[
+        Path, typer.Option("--config-file", help="Where deploy settings are read and --guided saves them.")
+    ] = Path(deploy_config.DEFAULT_FILE),
+    no_execute_changeset: Annotated[
+        bool,
+        typer.Option("--no-execute-changeset", help="Create and show the change set, change nothing."),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Execute the change set without asking.")] = False,
 ) -> None:
-    """Package, upload, create or update the stack, wait for it, and print its outputs."""
+    """Create a change set for the stack, show it, and (confirmed) execute it, streaming the events.
+
+    Example: coldvault deploy --stack-name coldvault --parameter-overrides ArchivalBucketName=my-archive
+    BackupVaultName=prod-vault --yes
+    """
     opts = global_options(ctx)
     overrides = parse_overrides([*(parameter_overrides or []), *(more_overrides or [])])
+    interactive = sys.stdin.isatty()
+    if guided and not interactive:
+        raise UsageError(
+            "--guided asks questions", hint="run it in a terminal, or pass --parameter-overrides"
+        )
+    if not (yes or no_execute_changeset or interactive):
+        raise UsageError(
+            "deploy asks for confirmation",
+            hint="pass --yes (or --no-execute-changeset) to run without a terminal",
+        )
+    name = stack_name or deploy_config.default_stack(config_file)
+    if guided:
+        name = typer.prompt("Stack name", default=name or "coldvault")
+    if not name:
+        raise UsageError(
+            "no stack name given", hint="pass --stack-name NAME (or deploy --guided once to save it)"
+        )
+    saved = deploy_config.load(config_file, name)
     aws = opts.aws
     aws.check_credentials()
-    plan = deploy.plan_deploy(aws, stack_name, overrides, artifact_bucket)
+    if guided:
+        overrides = _ask(aws, name, {**saved.parameters, **overrides})
+        artifact_bucket = artifact_bucket or saved.artifact_bucket
+        if typer.confirm(f"Save these answers to {config_file}?", default=True):
+            deploy_config.save(config_file, name, deploy_config.StackConfig(overrides, artifact_bucket))
+        saved = deploy_config.StackConfig()
     console = _console(opts)
-    table = Table(title=f"{plan.action} stack {plan.stack_name}", show_header=True)
-    table.add_column("parameter")
-    table.add_column("value")
-    for key, value in sorted(plan.parameters.items()):
-        table.add_row(key, value or "(empty)")
-    console.print(table)
-    console.print(f"Lambda package → s3://{plan.artifact_bucket}/{plan.artifact_key}")
+    plan = deploy.plan_deploy(
+        aws,
+        name,
+        overrides,
+        artifact_bucket or saved.artifact_bucket,
+        configured=saved.parameters,
+        config_label=config_file.name,
+    )
+    _show_plan(console, plan)
+    clock = SystemClock()
+    change_set = deploy.create_change_set(aws, plan, clock, lambda s: console.print(f"  {s}"))
+    if change_set.no_changes:
+        deploy.discard_change_set(aws, change_set)
+        if opts.output is OutputFormat.json:
+            _emit_json({"stack": plan.stack_name, "changes": [], "executed": False, "no_changes": True})
+        else:
+            console.print(f"Stack {plan.stack_name} is up to date: no changes to deploy.")
+        return
+    _show_changes(console, plan, change_set)
+    if no_execute_changeset:
+        if opts.output is OutputFormat.json:
+            _emit_json(
+                {"stack": plan.stack_name, "change_set": change_set.change_set_id, "executed": False,
+                 "changes": [c.__dict__ for c in change_set.changes]}
+            )  # fmt: skip
+            return
+        console.print(f"Change set created, not executed: {change_set.change_set_id}")
+        console.print(
+            f"Execute it: aws cloudformation execute-change-set --change-set-name {change_set.change_set_id}"
+        )
+        return
     if not yes:
-        typer.confirm(f"{plan.action.capitalize()} stack {plan.stack_name}?", abort=True)
-    stack = deploy.execute_deploy(aws, plan, SystemClock(), lambda s: console.print(f"  {s}"))
+        typer.confirm(f"Deploy this change set to stack {plan.stack_name}?", abort=True)
+    console.print(f"\nStack events ({plan.stack_name}):")
+    stack = deploy.execute_change_set(aws, plan, change_set, clock, lambda e: _show_event(console, e))
     if opts.output is OutputFormat.json:
-        _emit_json({"stack": stack.name, "status": stack.status, "outputs": stack.outputs})
+        _emit_json(
+            {"stack": stack.name, "status": stack.status, "outputs": stack.outputs,
+             "change_set": change_set.change_set_id, "executed": True,
+             "changes": [c.__dict__ for c in change_set.changes]}
+        )  # fmt: skip
         return
     outputs = Table(title="outputs", show_header=False)
     for key, value in sorted(stack.outputs.items()):
         outputs.add_row(key, value)
     console.print(outputs)
     console.print(f"\nNext: coldvault run --stack-name {stack.name} --wait   (the schedule also starts it)")
+
+
+def _ask(aws: AwsSession, stack_name: str, known: dict[str, str]) -> dict[str, str]:
+    """``--guided``: every template parameter, its default the known value (config file or command
+    line), else the stack's current one, else the template's; a refused value is asked again."""
+    template = packaging.packaged_template()
+    declared = template_parameters(template)
+    existing = CloudFormation(aws.client("cloudformation")).describe(stack_name)
+    current = existing.parameters if existing is not None else {}
+    answers: dict[str, str] = {}
+    for name in sorted(n for n in declared if n not in SET_BY_DEPLOY):
+        parameter = declared[name]
+        default = known.get(name, current.get(name, parameter.default or ""))
+        label = f"Parameter {name}" + (
+            f" ({'|'.join(parameter.allowed_values)})" if parameter.allowed_values else ""
+        )
+        while True:
+            value = str(typer.prompt(label, default=default, show_default=True))
+            problem = parameter.problem(value) if value or parameter.default is None else ""
+            if not problem:
+                break
+            _err.print(f"{name} {problem}", markup=False)
+        answers[name] = value
+    return answers
+
+
+def _show_plan(console: Console, plan: deploy.DeployPlan) -> None:
+    table = Table(title=f"{plan.action.capitalize()} stack {plan.stack_name}: parameters", show_header=True)
+    table.add_column("parameter", no_wrap=True)
+    table.add_column("value")
+    table.add_column("from")
+    for key, value, source in plan.shown:
+        table.add_row(key, value or "(empty)", source)
+    console.print(table)
+    console.print(f"Lambda package → s3://{plan.artifact_bucket}/{plan.artifact_key}")
+
+
+def _show_changes(console: Console, plan: deploy.DeployPlan, change_set: ChangeSet) -> None:
+    table = Table(title=f"Change set for stack {plan.stack_name}", show_header=True)
+    for column in ("action", "logical id", "type", "replacement"):
+        table.add_column(column, no_wrap=column != "replacement")
+    for c in change_set.changes:
+        table.add_row(c.action, c.logical_id, c.resource_type, c.replacement if c.action == "Modify" else "")
+    console.print(table)
+    counts = {a: sum(1 for c in change_set.changes if c.action == a) for a in ("Add", "Modify", "Remove")}
+    console.print(f"{counts['Add']} to add, {counts['Modify']} to modify, {counts['Remove']} to remove.")
+
+
+def _show_event(console: Console, event: StackEvent) -> None:
+    why = f"  {event.reason}" if event.reason else ""
+    console.print(
+        f"  {event.time:%H:%M:%S}  {event.status:<28} {event.resource_type:<32} {event.resource}{why}",
+        markup=False,
+    )
 
 
 def run_cmd(

@@ -1,27 +1,16 @@
-"""Rich output of ``plan`` and ``archive``: tables, live progress, the summary."""
+"""Rich output of ``plan`` and ``archive``: tables and the summary (progress: ``progress_view``)."""
 
 from __future__ import annotations
 
-import json
-import threading
 from typing import Any
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
 from rich.table import Table
 
 from coldvault.pricing import Estimate
-from coldvault.progress import Event
+from coldvault.progress import size
 from coldvault.report import Report
 from coldvault.selection import Plan
-
-
-def size(n: int) -> str:
-    for unit, scale in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} B"
 
 
 def plan_json(plan: Plan, estimate: Estimate) -> dict[str, Any]:
@@ -102,57 +91,6 @@ def render_plan(console: Console, plan: Plan, estimate: Estimate) -> None:
         console.print(f"[yellow]{e.flagged} point(s) cost more to archive than to keep until they expire.[/]")
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
-
-
-class LiveProgress:
-    """A line per active recovery point (step, store %, copy %) and an overall bar."""
-
-    def __init__(self, console: Console, total: int) -> None:
-        self.console = console
-        self.lines: dict[str, Event] = {}
-        self.lock = threading.Lock()
-        self.overall = Progress(
-            TextColumn("overall"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-        )
-        self.task = self.overall.add_task("overall", total=total)
-        self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
-
-    def _render(self) -> Group:
-        table = Table(show_header=True, box=None)
-        for column in ("AMI", "step", "store", "copy"):
-            table.add_column(column)
-        for event in list(self.lines.values())[-15:]:
-            table.add_row(event.ami_id, event.step, f"{event.store_percent}%", f"{event.copy_percent}%")
-        return Group(table, self.overall)
-
-    def __call__(self, event: Event) -> None:
-        with self.lock:
-            if event.kind == "done":
-                self.lines.pop(event.ami_id, None)
-                self.overall.advance(self.task)
-            elif event.kind == "point":
-                self.lines[event.ami_id] = event
-            elif event.kind == "waiting" and event.message:
-                self.console.print(f"[dim]{event.message}[/]")
-            self.live.update(self._render())
-
-    def __enter__(self) -> LiveProgress:
-        self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.live.__exit__(None, None, None)
-
-
-class JsonLines:
-    """``--output json``: one JSON object per event on stdout."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-
-    def __call__(self, event: Event) -> None:
-        with self.lock:
-            print(json.dumps(event.to_json()), flush=True)
 
 
 def render_summary(console: Console, report: Report, bucket: str) -> None:

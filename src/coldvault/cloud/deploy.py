@@ -1,9 +1,14 @@
 """``coldvault deploy`` and ``coldvault run``: the stack and its executions, planned then carried out.
 
-A deployment is planned first (:func:`plan_deploy`: create or update, the parameters, where the package
-goes), shown, confirmed, then carried out (:func:`execute_deploy`): the Lambda package and the packaged
-template are uploaded to the artifact bucket (created if needed, private and encrypted), the stack is
-created or updated from the template's URL and followed to the end with a deadline.
+A deployment goes as SAM's does. :func:`plan_deploy` (read-only) settles create or update, every
+parameter's value and where it comes from (the command line, ``coldvault.toml``, the stack's current
+value, the template's default) and where the package goes. :func:`create_change_set` uploads the Lambda
+package and the packaged template to the artifact bucket (created if needed, private and encrypted) and
+creates a change set: nothing in the stack changes yet, and the change set says what would (resources
+added, modified, removed). An unchanged stack gives a change set that ``FAILED`` with "didn't contain
+changes": nothing to do, a success. :func:`execute_change_set` executes it and streams the stack's
+events (every page of ``DescribeStackEvents``, newest first from the API, shown oldest first, each once)
+until the stack settles; a rollback names each failed resource and CloudFormation's reason.
 """
 
 from __future__ import annotations
@@ -15,18 +20,19 @@ from typing import Any
 
 from coldvault import keys
 from coldvault.aws.artifacts import Artifacts
-from coldvault.aws.cloudformation import CloudFormation, Stack
+from coldvault.aws.cloudformation import NO_CHANGES, ChangeSet, CloudFormation, Stack, StackEvent
 from coldvault.aws.s3 import S3
 from coldvault.aws.session import AwsSession
 from coldvault.aws.stepfunctions import Execution, StepFunctions
 from coldvault.aws.sts import Sts
 from coldvault.clock import Clock, Deadline
 from coldvault.cloud import packaging
-from coldvault.cloud.parameters import check_overrides, template_parameters
+from coldvault.cloud.parameters import SET_BY_DEPLOY, check_overrides, template_parameters
 from coldvault.config import new_run_id
 from coldvault.errors import ColdvaultError, PreflightError, UsageError
 
 STACK_DEADLINE_SECONDS = 3600.0
+CHANGE_SET_DEADLINE_SECONDS = 600.0
 RUN_POLL_SECONDS = 2.0
 
 
@@ -42,12 +48,15 @@ class RunFailed(ColdvaultError):
 class DeployPlan:
     stack_name: str
     action: str  # "create" | "update"
-    parameters: dict[str, str]
+    parameters: dict[str, str]  # what the stack gets (defaults left to CloudFormation)
     artifact_bucket: str
     artifact_key: str
     template_key: str
     zip_bytes: bytes = field(repr=False)
     template_text: str = field(repr=False)
+    # Every settable parameter's value as the stack will have it, and where it comes from:
+    # "given" (command line), "coldvault.toml", "stack" (its current value) or "default" (template).
+    shown: tuple[tuple[str, str, str], ...] = ()
 
 
 def default_artifact_bucket(account: str, region: str) -> str:
@@ -55,14 +64,25 @@ def default_artifact_bucket(account: str, region: str) -> str:
 
 
 def plan_deploy(
-    aws: AwsSession, stack_name: str, overrides: dict[str, str], artifact_bucket: str | None
+    aws: AwsSession,
+    stack_name: str,
+    overrides: dict[str, str],
+    artifact_bucket: str | None,
+    *,
+    configured: dict[str, str] | None = None,
+    config_label: str = "coldvault.toml",
 ) -> DeployPlan:
-    """What :func:`execute_deploy` will do; raises :class:`UsageError` before anything changes."""
+    """What the deployment will do; raises :class:`UsageError` before anything changes.
+
+    ``overrides`` (the command line) win over ``configured`` (the config file), which wins over the
+    stack's current values, which win over the template's defaults.
+    """
     if not stack_name or not stack_name[0].isalpha():
         raise UsageError(f"invalid stack name {stack_name!r}", hint="use letters, digits and hyphens")
     cfn = CloudFormation(aws.client("cloudformation"))
     existing = cfn.describe(stack_name)
-    if existing is not None and existing.in_progress:
+    reviewing = existing is not None and existing.status == "REVIEW_IN_PROGRESS"  # a change set never run
+    if existing is not None and existing.in_progress and not reviewing:
         raise UsageError(
             f"stack {stack_name} is {existing.status}", hint="wait for it to finish, then deploy again"
         )
@@ -72,28 +92,44 @@ def plan_deploy(
             hint=f"delete it (aws cloudformation delete-stack --stack-name {stack_name}) and deploy again",
         )
     template = packaging.packaged_template()
-    params = check_overrides(
-        template_parameters(template), overrides, existing.parameters if existing is not None else None
-    )
+    declared = template_parameters(template)
+    given = {**(configured or {}), **overrides}
+    previous = existing.parameters if existing is not None and not reviewing else None
+    params = check_overrides(declared, given, previous)
+    shown = []
+    for name in sorted(n for n in declared if n not in SET_BY_DEPLOY):
+        if name in overrides:
+            shown.append((name, overrides[name], "given"))
+        elif configured and name in configured:
+            shown.append((name, configured[name], config_label))
+        elif name in params:
+            shown.append((name, params[name], "stack"))
+        else:
+            shown.append((name, declared[name].default or "", "default"))
     zip_bytes = packaging.build_zip()
     bucket = artifact_bucket or default_artifact_bucket(Sts(aws.client("sts")).account_id(), aws.region_name)
     digest = hashlib.sha256(template.encode()).hexdigest()[:16]
     return DeployPlan(
         stack_name=stack_name,
-        action="create" if existing is None else "update",
+        action="create" if existing is None or reviewing else "update",
         parameters=params,
         artifact_bucket=bucket,
         artifact_key=packaging.artifact_key(zip_bytes),
         template_key=f"coldvault/template-{digest}.yaml",
         zip_bytes=zip_bytes,
         template_text=template,
+        shown=tuple(shown),
     )
 
 
-def execute_deploy(
+def create_change_set(
     aws: AwsSession, plan: DeployPlan, clock: Clock, on_status: Callable[[str], None] = lambda _: None
-) -> Stack:
-    """Upload, create or update, and follow the stack until it settles."""
+) -> ChangeSet:
+    """Upload the package and the template, create the change set and wait until it is ready.
+
+    The stack itself is unchanged (a new stack exists as ``REVIEW_IN_PROGRESS``). A change set of an
+    unchanged stack comes back ``no_changes``; any other failure raises :class:`DeployFailed`.
+    """
     artifacts = Artifacts(aws.client("s3"), aws.region_name)
     if artifacts.ensure_bucket(plan.artifact_bucket):
         on_status(f"created artifact bucket {plan.artifact_bucket}")
@@ -102,29 +138,58 @@ def execute_deploy(
     url = artifacts.url(plan.artifact_bucket, plan.template_key)
     parameters = {**plan.parameters, "ArtifactBucket": plan.artifact_bucket, "ArtifactKey": plan.artifact_key}
     cfn = CloudFormation(aws.client("cloudformation"))
-    if plan.action == "create":
-        cfn.create(plan.stack_name, url, parameters)
-    elif not cfn.update(plan.stack_name, url, parameters):
-        on_status("no changes")
-    return wait_for_stack(cfn, plan.stack_name, clock, on_status)
+    name = f"coldvault-{clock.now():%Y%m%d%H%M%S}-{new_run_id()[:6]}"
+    try:
+        change_set_id = cfn.create_change_set(
+            plan.stack_name, name, url, parameters, create=plan.action == "create"
+        )
+    except ColdvaultError as exc:  # UpdateStack's wording, which some endpoints answer here too
+        if any(text in exc.one_line() for text in NO_CHANGES):
+            return ChangeSet("", "", "FAILED", "UNAVAILABLE", exc.one_line(), (), {})
+        raise
+    deadline = Deadline(clock, CHANGE_SET_DEADLINE_SECONDS)
+    while not (change_set := cfn.describe_change_set(change_set_id)).settled:
+        if deadline.expired():
+            raise DeployFailed(
+                f"change set {name} still {change_set.status} after {CHANGE_SET_DEADLINE_SECONDS:.0f} s",
+                hint="look at it in the CloudFormation console",
+            )
+        clock.sleep(min(2.0, max(0.2, deadline.remaining())))
+    if change_set.status == "FAILED" and not change_set.no_changes:
+        raise DeployFailed(f"change set for stack {plan.stack_name} failed: {change_set.reason}")
+    return change_set
 
 
-def wait_for_stack(
-    cfn: CloudFormation,
-    name: str,
+def discard_change_set(aws: AwsSession, change_set: ChangeSet) -> None:
+    """Delete a change set that will not be executed (an unchanged stack's)."""
+    if change_set.change_set_id:
+        CloudFormation(aws.client("cloudformation")).delete_change_set(change_set.change_set_id)
+
+
+def execute_change_set(
+    aws: AwsSession,
+    plan: DeployPlan,
+    change_set: ChangeSet,
     clock: Clock,
-    on_status: Callable[[str], None],
+    on_event: Callable[[StackEvent], None] = lambda _: None,
     seconds: float = STACK_DEADLINE_SECONDS,
 ) -> Stack:
+    """Execute the change set, stream the stack's new events, and return the settled stack; a stack
+    that did not end complete raises :class:`DeployFailed` naming the failed resources."""
+    cfn = CloudFormation(aws.client("cloudformation"))
+    name = plan.stack_name
+    last = cfn.latest_event_id(name)
+    cfn.execute_change_set(change_set.change_set_id)
     deadline = Deadline(clock, seconds)
-    last = ""
+    seen: list[StackEvent] = []
     while True:
         stack = cfn.describe(name)
+        for event in cfn.events_since(name, last):
+            seen.append(event)
+            on_event(event)
+            last = event.event_id
         if stack is None:
             raise DeployFailed(f"stack {name} disappeared while deploying")
-        if stack.status != last:
-            on_status(stack.status)
-            last = stack.status
         if not stack.in_progress:
             break
         if deadline.expired():
@@ -133,9 +198,27 @@ def wait_for_stack(
             )
         clock.sleep(min(5.0, max(0.5, deadline.remaining())))
     if not stack.complete:
-        reasons = "; ".join(cfn.failure_reasons(name)) or stack.reason or stack.status
+        reasons = "; ".join(cfn.failure_reasons(name, seen)) or stack.reason or stack.status
         raise DeployFailed(f"stack {name} ended {stack.status}: {reasons}")
     return stack
+
+
+def execute_deploy(
+    aws: AwsSession, plan: DeployPlan, clock: Clock, on_status: Callable[[str], None] = lambda _: None
+) -> Stack:
+    """Change set, then execution, without asking (``coldvault demo`` and the tests): the settled stack."""
+    change_set = create_change_set(aws, plan, clock, on_status)
+    cfn = CloudFormation(aws.client("cloudformation"))
+    if change_set.no_changes:
+        discard_change_set(aws, change_set)
+        on_status("no changes")
+        stack = cfn.describe(plan.stack_name)
+        if stack is None:
+            raise DeployFailed(f"stack {plan.stack_name} disappeared while deploying")
+        return stack
+    return execute_change_set(
+        aws, plan, change_set, clock, lambda e: on_status(f"{e.status} {e.resource} {e.reason}".rstrip())
+    )
 
 
 # ---------------------------------------------------------------------------------------- run

@@ -14,7 +14,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from coldvault import keys, preflight
+from coldvault import keys, lease, preflight
 from coldvault.cloud import runs
 from coldvault.cloud.runtime import cached_session, caught_error, log, runtime
 from coldvault.config import new_run_id
@@ -98,10 +98,27 @@ def start_store(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _out(run, work)
 
 
+def _hold(svc: Services, run: runs.RunState, work: PointWork) -> PointWork:
+    """Renew the point's lease before a step acts on it: a run that stops renewing (its execution
+    failed or was stopped) loses its points within ``lease_seconds``. Raises ``LeaseHeld`` (the point
+    is recorded as leased) when another run took the point over meanwhile."""
+    if work.stage is not Stage.DONE:
+        settings = run.settings
+        lease.acquire(
+            svc.s3,
+            settings.bucket,
+            work.ami_id,
+            svc.owner,
+            now=svc.clock.now(),
+            seconds=settings.lease_seconds,
+        )
+    return work
+
+
 def check_store(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """CheckStore: the task's progress and when to look again (or its failure, or its deadline)."""
     run, svc = _run(event)
-    (work,) = check_stores(svc, run.settings, [_work(event)])
+    (work,) = check_stores(svc, run.settings, [_hold(svc, run, _work(event))])
     log(
         "point.check_store",
         str(event.get("execution", "")),
@@ -122,7 +139,7 @@ def copy_archive(event: dict[str, Any], context: Any) -> dict[str, Any]:
     slice_seconds = runtime().env.get(COPY_SLICE_ENV)
     if slice_seconds:
         budget = min(budget if budget is not None else math.inf, float(slice_seconds))
-    work = copy_step(svc, run.settings, _work(event), time_budget_seconds=budget)
+    work = copy_step(svc, run.settings, _hold(svc, run, _work(event)), time_budget_seconds=budget)
     log(
         "point.copy",
         str(event.get("execution", "")),
@@ -137,7 +154,7 @@ def copy_archive(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def verify_archive(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """VerifyArchive: check the archive, write the manifest, delete the staging object."""
     run, svc = _run(event)
-    work = verify_step(svc, run.settings, _work(event))
+    work = verify_step(svc, run.settings, _hold(svc, run, _work(event)))
     log("point.verify", str(event.get("execution", "")), ami_id=work.ami_id, stage=work.stage.value)
     return _out(run, work)
 
@@ -145,7 +162,7 @@ def verify_archive(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def delete_recovery_point(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """DeleteRecoveryPoint: only a verified archive's point; confirmed, or retained with why."""
     run, svc = _run(event)
-    work = delete_step(svc, run.settings, _work(event))
+    work = delete_step(svc, run.settings, _hold(svc, run, _work(event)))
     outcome = work.outcome.value if work.outcome else ""
     log("point.delete", str(event.get("execution", "")), ami_id=work.ami_id, outcome=outcome)
     return _out(run, work)

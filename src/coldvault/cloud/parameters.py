@@ -8,8 +8,11 @@ Only the ``Parameters:`` section is read, with the small YAML subset it is writt
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from coldvault.errors import UsageError
 
@@ -107,17 +110,74 @@ def template_parameters(template_text: str) -> dict[str, Parameter]:
     return found
 
 
+_CFN_ITEM = re.compile(r"^ParameterKey=([^,]*),ParameterValue=(.*)$", re.DOTALL)
+OVERRIDES_HINT = (
+    "use Key=Value, ParameterKey=Key,ParameterValue=Value or file://params.json, for example "
+    "--parameter-overrides ArchivalBucketName=my-archive BackupVaultName=Vault"
+)
+
+
+def _from_file(item: str) -> dict[str, str]:
+    """``file://params.json``: CloudFormation's list (``[{"ParameterKey": …, "ParameterValue": …}]``)
+    or a plain ``{"Key": "Value"}`` object."""
+    path = Path(item.removeprefix("file://")).expanduser()
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}", hint="check the file:// path") from None
+    except ValueError as exc:
+        raise UsageError(f"{path} is not JSON: {exc}", hint=OVERRIDES_HINT) from None
+    if isinstance(data, dict) and all(isinstance(v, str | int | float | bool) for v in data.values()):
+        return {str(k): _text(v) for k, v in data.items()}
+    if isinstance(data, list) and all(isinstance(e, dict) and "ParameterKey" in e for e in data):
+        return {
+            str(e["ParameterKey"]): _text(e.get("ParameterValue", ""))
+            for e in data
+            if not e.get("UsePreviousValue")
+        }
+    raise UsageError(
+        f"{path} holds neither a list of ParameterKey/ParameterValue objects nor a Key: Value object",
+        hint=OVERRIDES_HINT,
+    )
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _items(item: str) -> list[str]:
+    """One argument may hold several space-separated items, as SAM accepts (``'A=1 B=2'``): split
+    only when every shell word is an assignment, so ``ScheduleWindow=cron(0 3 ? * SUN *)`` stays one."""
+    if not any(c.isspace() for c in item):
+        return [item]
+    try:
+        words = shlex.split(item)
+    except ValueError:
+        return [item]
+    return words if len(words) > 1 and all("=" in w for w in words) else [item]
+
+
 def parse_overrides(items: list[str]) -> dict[str, str]:
-    """``Key=Value`` items (AWS CLI style) into a mapping; a malformed item is a usage error."""
+    """``--parameter-overrides`` items, as the AWS CLI and SAM take them: ``Key=Value``,
+    ``ParameterKey=Key,ParameterValue=Value`` and ``file://params.json``; later items win. A
+    malformed item is a usage error."""
     values: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(
-                f"--parameter-overrides item {item!r} is not Key=Value",
-                hint="for example --parameter-overrides ArchivalBucketName=my-archive BackupVaultName=Vault",
-            )
-        values[key.strip()] = value
+    for argument in items:
+        for item in _items(argument):
+            if item.startswith("file://"):
+                values.update(_from_file(item))
+                continue
+            if m := _CFN_ITEM.match(item):
+                key, value = m.group(1), m.group(2)
+            else:
+                key, sep, value = item.partition("=")
+                if not sep:
+                    key = ""
+            if not key.strip():
+                raise UsageError(f"--parameter-overrides item {item!r} is not Key=Value", hint=OVERRIDES_HINT)
+            values[key.strip()] = value
     return values
 
 

@@ -28,6 +28,7 @@ def install() -> None:
         from coldvault.sandbox import (
             backup_responses,
             cfn_buckets,
+            cfn_change_sets,
             ebs_responses,
             ec2_copy,
             ec2_responses,
@@ -45,6 +46,7 @@ def install() -> None:
         # The in-process Lambda runner: moto's LambdaSimpleBackend.invoke only echoes.
         lambda_runner.install()
         cfn_buckets.install()  # stacks' buckets keep Block Public Access
+        cfn_change_sets.install()  # after the stacks' patches: change sets create and update through them
         # Stack-created state machines execute; Wait/Retry follow sandbox time.
         stepfunctions.install()
         state.install_reset_hook()
