@@ -16,7 +16,7 @@ from coldvault.aws.kms import Kms
 from coldvault.aws.s3 import S3
 from coldvault.aws.session import AwsSession
 from coldvault.aws.sqs import Sqs
-from coldvault.clock import Clock, SystemClock
+from coldvault.clock import Clock
 from coldvault.lease import LeaseOwner, StaleCheck
 
 
@@ -78,7 +78,7 @@ def services_from_session(
         ec2=Ec2(aws.client("ec2")),
         s3=S3(aws.client("s3")),
         sqs=Sqs(aws.client("sqs")),
-        clock=clock or SystemClock(),
+        clock=clock or aws.clock,  # the endpoint's time (coldvault.clock.ServerClock)
         region=aws.region_name,
         kms=Kms(aws.client("kms")),
         owner=owner or LeaseOwner(run_id=""),
