@@ -9,7 +9,8 @@ listing, the catalogue and the restore read it back.
 Schema ``coldvault.manifest/2`` (written)::
 
     schema, ami_id, run_id
-    recovery_point  the recovery point as AWS Backup listed it, its tags (ListTags) and tags_error
+    recovery_point  the recovery point as AWS Backup listed it, its tags (an EC2 point's are its AMI's:
+                    ListTags may fail for its ARN) and tags_error
     image           the AMI as DescribeImages described it (null if it was not found):
                     id, name, description, architecture, root_device_type, virtualization_type,
                     tags, block_devices [{device_name, virtual_name, snapshot_id, volume_size_gib,
@@ -363,7 +364,7 @@ class Manifest:
     schema: ClassVar[str] = SCHEMA
 
     ami_id: str
-    recovery_point: RecoveryPoint  # its ``tags`` are the point's own (ListTags at verification)
+    recovery_point: RecoveryPoint  # its ``tags``: an EC2 point's are its AMI's (verification)
     archive: Archive
     staging: Staging
     verification: Verification

@@ -226,3 +226,16 @@ def test_each_step_renews_its_lease_and_a_point_taken_over_is_left_alone(
     with pytest.raises(LeaseHeld):
         handlers.check_store({"run": checked["run"], "work": checked["work"], "execution": "x"}, None)
     assert held()["run_id"] == "other-run"
+
+
+def test_verify_content_is_refused_in_the_cloud_with_one_line(function_env: dict[str, str]) -> None:
+    """awscrt (native code) is not in the Lambda package: the setting fails the run at once with the
+    fix, instead of every point failing at verification."""
+    _bucket()
+    boto3.client("ssm").put_parameter(Name=f"{CONFIG}/verify-content", Value="true", Type="String")
+    with pytest.raises(ConfigurationError) as caught:
+        handlers.list_candidates({"execution": "arn:execution:one"}, None)
+    line = caught.value.one_line()
+    assert "\n" not in line
+    assert "verify-content is not supported by the Lambda functions" in line
+    assert f"delete {CONFIG}/verify-content" in line

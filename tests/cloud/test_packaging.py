@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import boto3
+import botocore
 import pytest
 from cfnlint.decode import cfn_yaml
 
@@ -34,7 +38,9 @@ def test_the_zip_is_deterministic_and_holds_only_the_function_code() -> None:
     names = [i.filename for i in infos]
     assert names == sorted(names)
     assert {i.date_time for i in infos} == {packaging.ZIP_TIME}
-    assert all(n.startswith("coldvault/") for n in names)
+    tops = {n.split("/", 1)[0].removesuffix(".py") for n in names}
+    assert tops == {"coldvault", *packaging.SDK_PACKAGES}
+    assert not [n for n in names if n.startswith("awscrt")]  # native code for this machine, not Lambda's
     assert "coldvault/cloud/handlers.py" in names
     assert "coldvault/cloud/__init__.py" in names
     assert not [
@@ -104,3 +110,54 @@ def test_run_without_a_stack_is_a_usage_error(
 ) -> None:
     assert _main(["run", "--stack-name", "missing", "--wait"]) == 2
     assert "stack missing does not exist" in capsys.readouterr().err
+
+
+def test_the_zip_carries_the_installed_sdk_with_the_models_the_functions_need(tmp_path: Path) -> None:
+    """The functions run the SDK the tests ran (Lambda's bundled botocore 1.35 refuses parameters
+    coldvault sends): extracted alone, the zip creates every client the packaged code asks for, and
+    its botocore accepts ChecksumType (CreateMultipartUpload) and DeleteAssociatedSnapshots."""
+    with zipfile.ZipFile(io.BytesIO(packaging.build_zip())) as archive:
+        archive.extractall(tmp_path)
+        names = archive.namelist()
+    models = {n.split("/")[2] for n in names if n.startswith("botocore/data/") and n.count("/") >= 3}
+    assert models == set(packaging.SDK_SERVICES)
+    versions = {
+        tuple(n.split("/")[2:4]) for n in names if n.startswith("botocore/data/") and n.count("/") >= 4
+    }
+    assert len(versions) == len(models)  # the newest model of each, only
+    used = set()
+    for _, path in packaging.lambda_files():
+        if path.suffix == ".py":
+            used |= set(re.findall(r"\.client\(\s*\"([a-z0-9-]+)\"", path.read_text()))
+    assert used
+    assert used <= set(packaging.SDK_SERVICES), (
+        f"clients without a packaged model: {used - packaging.SDK_SERVICES}"
+    )
+    script = (
+        "import json, sys\n"
+        "sys.path[:0] = [sys.argv[1]]\n"
+        "import boto3, botocore\n"
+        "from botocore.validate import validate_parameters\n"
+        "s = boto3.session.Session(\n"
+        "    region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x')\n"
+        "clients = {n: s.client(n) for n in json.loads(sys.argv[2])}\n"
+        "op = clients['s3'].meta.service_model.operation_model('CreateMultipartUpload')\n"
+        "validate_parameters({'Bucket': 'b', 'Key': 'k', 'ChecksumAlgorithm': 'CRC64NVME',\n"
+        "                     'ChecksumType': 'FULL_OBJECT'}, op.input_shape)\n"
+        "op = clients['ec2'].meta.service_model.operation_model('DeregisterImage')\n"
+        "validate_parameters({'ImageId': 'ami-1', 'DeleteAssociatedSnapshots': True}, op.input_shape)\n"
+        "print(json.dumps({'botocore': botocore.__file__, 'version': botocore.__version__,\n"
+        "                  'boto3': boto3.__file__}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script, str(tmp_path), json.dumps(sorted(packaging.SDK_SERVICES))],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["botocore"].startswith(str(tmp_path))
+    assert result["boto3"].startswith(str(tmp_path))
+    assert result["version"] == botocore.__version__

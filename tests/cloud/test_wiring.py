@@ -296,8 +296,13 @@ def test_the_scan_follows_imports_and_calls_and_keeps_the_roles_apart() -> None:
 
 def test_function_role_is_scoped(template: dict[str, Any]) -> None:
     wildcard_ok = {"StoreTasks", "LegalHolds"}  # EC2 store tasks and legal holds have no resource scoping
+    # The AMIs' snapshot keys are not known in advance: usable only through EC2/EBS, by this account.
+    via_ec2_only = {"AmiSnapshotKeys", "AmiSnapshotKeyGrants"}
     for statement in _statements(template, "FunctionRole"):
-        if statement["Resource"] == "*":
+        if statement["Resource"] == "*" and statement["Sid"] in via_ec2_only:
+            condition = statement["Condition"]["StringEquals"]
+            assert {"kms:ViaService", "kms:CallerAccount"} <= set(condition), statement["Sid"]
+        elif statement["Resource"] == "*":
             assert statement["Sid"] in wildcard_ok, statement["Sid"]
         assert not any(a.endswith(":*") or a == "*" for a in _actions(statement)), statement["Sid"]
 

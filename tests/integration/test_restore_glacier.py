@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from coldvault.aws import s3_glacier
 from coldvault.aws.s3 import S3
@@ -155,3 +156,27 @@ def test_restore_object_answers(glacier_archive: str, admin: SandboxAdmin) -> No
     assert readable.restore_expiry is not None
     assert extended.restore_expiry is not None
     assert extended.restore_expiry > readable.restore_expiry
+
+
+def test_no_expedited_capacity_falls_back_to_standard(glacier_archive: str, admin: SandboxAdmin) -> None:
+    """S3 answers 503 GlacierExpeditedRetrievalNotAvailable when it has no Expedited capacity: the
+    restore asks again as Standard (recorded in the work, so the waits and the report say Standard)."""
+    # One attempt per call: botocore retries a 503 itself, and with no capacity every retry fails alike.
+    s3 = boto3.client("s3", region_name=REGION, config=Config(retries={"total_max_attempts": 1}))
+    svc = restore_services(admin, s3=s3)
+    restore_calls = count_calls(s3, "RestoreObject")
+    admin.add_fault(
+        "RestoreObject",
+        "error",
+        code="GlacierExpeditedRetrievalNotAvailable",
+        reason="Glacier expedited retrievals are currently not available, please try again later",
+        status=503,
+        times=1,
+    )
+    work = run_restore(
+        svc, RestoreOptions(tier="Expedited"), glacier_archive, bucket=BUCKET, wait=False, confirm=_accept
+    )
+    assert work.stage is Stage.THAWING
+    assert work.tier == "Standard"
+    assert restore_calls == ["RestoreObject", "RestoreObject"]
+    assert work.next_poll_seconds == pytest.approx(3 * 3600, rel=0.01)  # Standard's earliest, not a minute

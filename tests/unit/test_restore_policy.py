@@ -165,3 +165,16 @@ def test_a_prices_file_changes_the_restore_estimate(tmp_path: Path) -> None:
     assert estimate("GLACIER", gib10, "Expedited", 3, prices).retrieval_usd == pytest.approx(
         estimate("GLACIER", gib10, "Expedited", 3).retrieval_usd
     )
+
+
+def test_expedited_waits_grow_with_objects_over_250_mb() -> None:
+    """Expedited is minutes only below 250 MB; an archived AMI of 10 GB is not (capped at Standard's)."""
+    assert expected_wait("GLACIER", "Expedited", 100 * 1000**2) == "1 min-5 min"
+    assert expected_wait("GLACIER", "Expedited", 1000**3) == "1 min-20 min"
+    assert expected_wait("GLACIER", "Expedited", 10 * 1000**3) == "1 min-3 h"
+    assert expected_wait("GLACIER", "Expedited", 500 * 1000**3) == "1 min-5 h"
+    small = next_thaw_poll("GLACIER", "Expedited", 120, attached=False, size_bytes=1000**2)
+    large = next_thaw_poll("GLACIER", "Expedited", 120, attached=False, size_bytes=10 * 1000**3)
+    assert small == 40
+    assert large == MAX_POLL  # not every 40 s for hours
+    assert estimate("GLACIER", 10 * 1000**3, "Expedited", 1).expected_wait == "1 min-3 h"

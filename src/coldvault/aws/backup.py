@@ -45,6 +45,14 @@ def point_from_api(item: Mapping[str, Any], vault_name: str) -> RecoveryPoint:
     )
 
 
+def tags_listable(arn: str) -> bool:
+    """Whether ``ListTags`` answers for this recovery point: AWS says it may fail for any ARN not
+    beginning ``arn:aws:backup`` (ListTags, AWS Backup API reference), which is every EC2 point's
+    (the AMI's ARN). An EC2 point's tags are its AMI's, read with ``DescribeImages``."""
+    parts = arn.split(":")
+    return len(parts) > 2 and parts[2] == "backup"
+
+
 class Backup:
     """Thin adapter over a boto3 ``backup`` client."""
 
@@ -103,7 +111,9 @@ class Backup:
 
     @permissions("backup:ListTags")
     def list_tags(self, arn: str) -> dict[str, str]:
-        """The tags of a recovery point."""
+        """``backup:ListTags`` of a recovery point whose ARN is AWS Backup's (:func:`tags_listable`)."""
+        if not tags_listable(arn):
+            raise ValueError(f"ListTags may fail for {arn}: read the resource's own tags")
         tags: dict[str, str] = {}
         kwargs: dict[str, Any] = {"ResourceArn": arn}
         while True:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 DESCRIBE_STORE_BATCH = 20  # DescribeStoreImageTasks accepts at most 20 ImageIds
 DESCRIBE_IMAGES_BATCH = 200
+DESCRIBE_IMAGES_PAGE = 1000  # DescribeImages MaxResults ceiling
+DESCRIBE_SNAPSHOTS_PAGE = 1000  # DescribeSnapshots MaxResults ceiling (with filters)
 DESCRIBE_STORE_PAGE = 200  # DescribeStoreImageTasks MaxResults ceiling (with filters)
 GIB = 1024**3  # EBS volume sizes are in GiB
 
@@ -258,15 +260,40 @@ class Ec2:
     # -- images --------------------------------------------------------------------------------
     @permissions("ec2:DescribeImages")
     def describe_images(self, ami_ids: Sequence[str]) -> dict[str, ImageInfo]:
-        """``DescribeImages`` in batches of 200 (image-id filter); unknown AMIs are simply absent."""
+        """``DescribeImages`` in batches of 200 (image-id filter), every page; unknown AMIs are simply
+        absent."""
         found: dict[str, ImageInfo] = {}
+        paginator = self.client.get_paginator("describe_images")
         for batch in _chunks(list(ami_ids), DESCRIBE_IMAGES_BATCH):
-            # A filter, not ImageIds: an unknown id is simply absent instead of failing the batch.
+            # A filter, not ImageIds: an unknown id is simply absent instead of failing the batch. EC2
+            # pages DescribeImages (NextToken) when MaxResults is given and recommends it: every page is read.
+            images: list[Mapping[str, Any]] = []
             with aws_call("DescribeImages"):
-                r = self.client.describe_images(Filters=[{"Name": "image-id", "Values": list(batch)}])
-            for image in r.get("Images", []):
+                for page in paginator.paginate(
+                    Filters=[{"Name": "image-id", "Values": list(batch)}],
+                    PaginationConfig={"PageSize": DESCRIBE_IMAGES_PAGE},
+                ):
+                    images.extend(page.get("Images", []))
+            for image in images:
                 found[image["ImageId"]] = image_from_api(image)
         return found
+
+    @permissions("ec2:DescribeSnapshots")
+    def snapshot_keys(self, snapshot_ids: Sequence[str]) -> dict[str, str]:
+        """``DescribeSnapshots`` (snapshot-id filter, every page): snapshot id -> the KMS key ARN it is
+        encrypted with; unencrypted and unknown snapshots are absent."""
+        keys: dict[str, str] = {}
+        paginator = self.client.get_paginator("describe_snapshots")
+        for batch in _chunks(sorted(set(snapshot_ids)), DESCRIBE_IMAGES_BATCH):
+            with aws_call("DescribeSnapshots"):
+                for page in paginator.paginate(
+                    Filters=[{"Name": "snapshot-id", "Values": list(batch)}],
+                    PaginationConfig={"PageSize": DESCRIBE_SNAPSHOTS_PAGE},
+                ):
+                    for snap in page.get("Snapshots", []):
+                        if snap.get("Encrypted") and snap.get("KmsKeyId"):
+                            keys[str(snap["SnapshotId"])] = str(snap["KmsKeyId"])
+        return keys
 
     @permissions("ec2:DescribeImages")
     def describe_image(self, ami_id: str) -> ImageInfo | None:
@@ -297,7 +324,6 @@ class Ec2:
     # -- restore image tasks and encrypted copies (restore) -------------------------------------
     @permissions(
         "ec2:CreateRestoreImageTask",
-        "ec2:RegisterImage",
         "ec2:CreateTags",
         "ec2:DescribeTags",
         "ec2:GetEbsEncryptionByDefault",

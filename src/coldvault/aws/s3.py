@@ -64,6 +64,15 @@ class Part:
     checksum: str = ""
 
 
+def region_of_location(constraint: str | None) -> str:
+    """The Region a ``GetBucketLocation`` ``LocationConstraint`` names: none (null or empty) is
+    us-east-1 and ``EU``, the legacy name some old buckets still answer, is eu-west-1 (S3 API
+    reference, GetBucketLocation)."""
+    if not constraint:
+        return "us-east-1"
+    return "eu-west-1" if constraint == "EU" else constraint
+
+
 class S3:
     """Thin adapter over a boto3 ``s3`` client."""
 
@@ -322,7 +331,7 @@ class S3:
             self.client.head_bucket(Bucket=bucket)
         with aws_call("GetBucketLocation"):
             location: Mapping[str, Any] = self.client.get_bucket_location(Bucket=bucket)
-        region = location.get("LocationConstraint") or "us-east-1"
+        region = region_of_location(location.get("LocationConstraint"))
         blocks = False
         try:
             access: Mapping[str, Any] = self.client.get_public_access_block(Bucket=bucket)
@@ -366,10 +375,7 @@ class S3:
             raise PreflightError(
                 f"bucket {bucket!r} does not exist", hint="check --bucket (or the bucket under --config)"
             ) from exc
-        constraint = response.get("LocationConstraint")
-        if not constraint:
-            return "us-east-1"
-        return "eu-west-1" if constraint == "EU" else str(constraint)
+        return region_of_location(response.get("LocationConstraint"))
 
     # -- Glacier restores ---------------------------------------------------------------------
     @permissions("s3:GetObject")
@@ -403,6 +409,8 @@ class S3:
         except Exception as exc:
             if error_code(exc) == "RestoreAlreadyInProgress":
                 return RestoreRequest.ALREADY_IN_PROGRESS
+            if error_code(exc) == "GlacierExpeditedRetrievalNotAvailable" and tier == "Expedited":
+                return RestoreRequest.EXPEDITED_UNAVAILABLE
             raise translate(exc, "RestoreObject") from exc
         status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 202))
         return RestoreRequest.ALREADY_READABLE if status == 200 else RestoreRequest.STARTED

@@ -45,6 +45,9 @@ class RestoreRequest(enum.StrEnum):
     STARTED = "started"  # 202: a new restore was accepted
     ALREADY_READABLE = "already readable"  # 200: a restored copy exists (its expiry was extended)
     ALREADY_IN_PROGRESS = "already in progress"  # RestoreAlreadyInProgress: no second request made
+    # 503 GlacierExpeditedRetrievalNotAvailable: no Expedited capacity now (S3 API reference,
+    # RestoreObject); nothing was started.
+    EXPEDITED_UNAVAILABLE = "expedited unavailable"
 
 
 _ONGOING_RE = re.compile(r'ongoing-request="(?P<ongoing>true|false)"')

@@ -1,9 +1,16 @@
 """``coldvault package``: a deterministic Lambda zip and the packaged template.
 
 The zip holds the ``coldvault`` package as installed, less what a function never imports (the CLI,
-the sandbox, caches): boto3 is the Lambda runtime's, and the handlers need nothing else. Entries are
-sorted and carry a fixed timestamp and mode, so the same source gives the same bytes and the same
-SHA-256, which names the artifact key (a changed package is a changed key: CloudFormation updates the
+the sandbox, deploying, caches), and the AWS SDK installed beside it (:data:`SDK_PACKAGES`): the
+versions the tests ran, not the Lambda runtime's own, which is older and refuses parameters coldvault
+sends (botocore 1.35 rejects ``ChecksumType`` on CreateMultipartUpload and ``DeleteAssociatedSnapshots``
+on DeregisterImage).
+Lambda puts the function's package before its runtime libraries on ``sys.path``, so these shadow the
+bundled ones. Of botocore's service models only the newest of each service the functions call
+(:data:`SDK_SERVICES`) is carried. awscrt is not (native code, and the one installed here is built for
+this machine, not Lambda's arm64): ``verify-content`` is refused in the cloud. Entries are sorted and
+carry a fixed timestamp and mode, so the same installed files give the same bytes and the same SHA-256,
+which names the artifact key (a changed package is a changed key: CloudFormation updates the
 functions; an unchanged one is a no-op).
 
 The packaged template is ``template.yaml`` with each ``"{{coldvault:<name>.asl.json}}"`` placeholder
@@ -14,6 +21,7 @@ is exactly the file statelint checks (:func:`rendered_asl` gives it with its sub
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import json
 import re
@@ -29,9 +37,24 @@ ASL_FILES = ("archive.asl.json", "restore.asl.json")
 _PLACEHOLDER = re.compile(r'"\{\{coldvault:([a-z_-]+\.asl\.json)\}\}"')
 TEMPLATE_FILE = "template.yaml"
 EXCLUDED_DIRS = frozenset({"cli", "demo", "sandbox", "__pycache__"})
-EXCLUDED_FILES = frozenset({"__main__.py"})
+# Deploying is the operator's machine's business: no function imports these (nor needs their SDK models).
+EXCLUDED_FILES = frozenset(
+    {
+        "__main__.py",
+        "cloud/deploy.py",
+        "cloud/packaging.py",
+        "aws/artifacts.py",
+        "aws/cloudformation.py",
+        "aws/stepfunctions.py",
+    }
+)
 INCLUDED_SUFFIXES = (".py", ".json", ".yaml", ".typed")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# The AWS SDK the functions run, as installed here (top-level packages / modules).
+SDK_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+SDK_DATA_PACKAGES = frozenset({"boto3", "botocore"})  # their data/ holds one directory per service
+# The services the functions create clients for (tests/cloud/test_packaging.py checks the code's list).
+SDK_SERVICES = frozenset({"backup", "ec2", "kms", "s3", "sqs", "ssm", "sts"})
 ARTIFACT_PREFIX = "coldvault/lambda-"
 _SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -58,11 +81,55 @@ def lambda_files(root: Path | None = None) -> list[tuple[str, Path]]:
     return sorted(found)
 
 
+def _package_dir(name: str) -> Path | None:
+    """Where the installed package ``name`` lives (None for a single-module distribution)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        raise RuntimeError(f"{name} is not installed: the Lambda package needs it")
+    locations = list(spec.submodule_search_locations or [])
+    return Path(locations[0]).resolve() if locations else None
+
+
+def _model_wanted(parts: tuple[str, ...], newest: dict[str, str]) -> bool:
+    """For a file under ``botocore/data`` or ``boto3/data``: whether it is a model to carry."""
+    if len(parts) < 3:  # the shared files (endpoints.json, partitions.json, _retry.json, ...)
+        return True
+    service, version = parts[1], parts[2]
+    return service in SDK_SERVICES and (len(parts) == 3 or version == newest.get(service))
+
+
+def sdk_files() -> list[tuple[str, Path]]:
+    """(archive name, source path) of the SDK files the zip carries, sorted by name."""
+    found: list[tuple[str, Path]] = []
+    for name in SDK_PACKAGES:
+        base = _package_dir(name)
+        if base is None:
+            spec = importlib.util.find_spec(name)
+            origin = Path(spec.origin if spec and spec.origin else "").resolve()
+            found.append((origin.name, origin))
+            continue
+        newest: dict[str, str] = {}
+        data = base / "data"
+        if name in SDK_DATA_PACKAGES and data.is_dir():
+            for service in data.iterdir():
+                versions = sorted(v.name for v in service.iterdir() if v.is_dir()) if service.is_dir() else []
+                if versions:
+                    newest[service.name] = versions[-1]
+        for path in base.rglob("*"):
+            rel = path.relative_to(base)
+            if not path.is_file() or "__pycache__" in rel.parts or path.suffix == ".pyc":
+                continue
+            if name in SDK_DATA_PACKAGES and rel.parts[0] == "data" and not _model_wanted(rel.parts, newest):
+                continue
+            found.append((f"{name}/{rel.as_posix()}", path))
+    return sorted(found)
+
+
 def build_zip(root: Path | None = None) -> bytes:
-    """The Lambda package's bytes (deterministic)."""
+    """The Lambda package's bytes (deterministic): coldvault and the SDK."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name, path in lambda_files(root):
+        for name, path in sorted([*lambda_files(root), *sdk_files()]):
             info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
             info.external_attr = 0o100644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED

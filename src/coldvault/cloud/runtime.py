@@ -100,7 +100,7 @@ class Runtime:
         account = Sts(aws.client("sts")).account_id()
         # The same resolver as ``coldvault archive --config``: a bad value is a ConfigurationError that
         # fails the run (ListCandidates' Catch notifies it); an unset key takes the table's default.
-        return resolve(
+        settings = resolve(
             {},
             params,
             path=self.config_path,
@@ -109,6 +109,13 @@ class Runtime:
             account_id=account,
             cli=False,
         )
+        if settings.verify_content:  # awscrt (native code) is not in the Lambda package: refused
+            raise ConfigurationError(
+                "verify-content is not supported by the Lambda functions (they carry no awscrt)",
+                hint=f"delete {self.config_path}/verify-content or set it to false; "
+                "run 'coldvault archive --verify-content' from a machine to check content",
+            )
+        return settings
 
     def services(self, run_id: str) -> Services:
         aws = cached_session(self.env)

@@ -28,6 +28,7 @@ from pathlib import Path
 from coldvault.aws.backup import Backup
 from coldvault.aws.ebs import Ebs
 from coldvault.aws.ec2 import Ec2
+from coldvault.aws.kms import Kms
 from coldvault.aws.permissions import adapter_methods
 from coldvault.aws.s3 import S3
 from coldvault.aws.sqs import Sqs
@@ -49,9 +50,10 @@ TASK_STEPS: tuple[tuple[str, str, str], ...] = (
 
 # The adapters a Lambda function can reach: the services bundle's, the settings' SSM and STS, and the
 # EBS direct APIs (test_wiring checks every adapter module a role's code imports is covered).
-FUNCTION_ADAPTERS: tuple[type, ...] = (Backup, Ebs, Ec2, S3, Sqs, Ssm, Sts)
+FUNCTION_ADAPTERS: tuple[type, ...] = (Backup, Ebs, Ec2, Kms, S3, Sqs, Ssm, Sts)
 
 _LOGS = "Lambda writes the functions' logs to their log group"
+_SNAPSHOT_KEY = "EC2/EBS use the AMI's snapshot key while the store task reads its snapshots"
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,16 @@ ARCHIVE = Role(
     granted_on_our_behalf={
         "logs:CreateLogStream": _LOGS,
         "logs:PutLogEvents": _LOGS,
-        "ec2:DeregisterImage": "AWS Backup deregisters the AMI when an EC2 recovery point is deleted",
-        "ec2:DeleteSnapshot": "AWS Backup deletes the AMI's snapshots when an EC2 recovery point is deleted",
-        "kms:Decrypt": "S3 decrypts SSE-KMS objects the copy reads (only when KmsKeyArn is set)",
-        "kms:GenerateDataKey": "S3 encrypts SSE-KMS objects the store and copy write (only with KmsKeyArn)",
+        "iam:CreateServiceLinkedRole": (
+            "AWS Backup creates its service-linked role to delete a point (EXPIRED ones too), which then"
+            " deregisters the AMI and deletes its snapshots: the caller needs no ec2 delete action"
+        ),
+        "kms:Decrypt": "S3 decrypts SSE-KMS objects the copy reads; EC2/EBS read encrypted snapshots",
+        "kms:GenerateDataKey": "S3 encrypts SSE-KMS objects the store and copy write; EBS, the AMI's key",
+        "kms:GenerateDataKeyWithoutPlaintext": _SNAPSHOT_KEY,
+        "kms:ReEncryptFrom": _SNAPSHOT_KEY,
+        "kms:ReEncryptTo": _SNAPSHOT_KEY,
+        "kms:CreateGrant": "EC2/EBS grant themselves the AMI's snapshot key (AWS resources only)",
     },
 )
 

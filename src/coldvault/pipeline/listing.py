@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from itertools import islice
 
-from coldvault import keys, manifest
+from coldvault import keys, manifest, preflight
 from coldvault.config import Settings
 from coldvault.errors import AwsError, NotFound, PreflightError
 from coldvault.models import SkipReason
@@ -168,6 +168,7 @@ def _drop_unstorable(svc: Services, settings: Settings, plan: Plan) -> None:
     if not to_check:
         return
     images = svc.ec2.describe_images(to_check)
+    unusable_keys = preflight.key_problems(svc, images)
     kept = []
     for point in plan.candidates:
         if point.ami_id in plan.resuming:
@@ -175,6 +176,7 @@ def _drop_unstorable(svc: Services, settings: Settings, plan: Plan) -> None:
             continue
         image = images.get(point.ami_id)
         problem = "AMI not found" if image is None else image.storable_problem(settings.account_id or None)
+        problem = problem or unusable_keys.get(point.ami_id, "")
         if problem:
             plan.skipped.append(Skipped(point, SkipReason.NOT_STORABLE, problem))
             plan.instances_kept.add(point.instance_id)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from coldvault.aws.backup import Backup
 from coldvault.aws.ebs import Ebs
 from coldvault.aws.ec2 import Ec2
+from coldvault.aws.kms import Kms
 from coldvault.aws.s3 import S3
 from coldvault.aws.session import AwsSession
 from coldvault.aws.sqs import Sqs
@@ -62,6 +63,9 @@ class Services:
     clock: Clock
     ebs: Ebs | None = None  # the EBS direct APIs, for what archiving frees (plan and listing only)
     region: str = ""  # the clients' Region (a restore checks the bucket is in it)
+    # The AMIs' snapshot keys are checked through it (coldvault.preflight.key_problems); None only
+    # in unit tests' services, which then check no key.
+    kms: Kms | None = None
     owner: LeaseOwner = field(default_factory=lambda: LeaseOwner(run_id=""))
     stale_lease: StaleCheck = _never
     after_step: StepObserver = _no_hook
@@ -79,6 +83,7 @@ def services_from_session(
         ebs=Ebs(aws.client("ebs")),
         clock=clock or aws.clock,  # the endpoint's time (coldvault.clock.ServerClock)
         region=aws.region_name,
+        kms=Kms(aws.client("kms")),
         owner=owner or LeaseOwner(run_id=""),
         after_step=_OBSERVER.get(),
     )

@@ -6,6 +6,7 @@ import base64
 from collections.abc import Iterable
 
 from coldvault import keys, manifest
+from coldvault.aws.backup import tags_listable
 from coldvault.aws.s3 import ObjectInfo
 from coldvault.config import Settings
 from coldvault.errors import AwsError, ConfigurationError, VerificationFailed
@@ -81,7 +82,10 @@ def verify_archive(svc: Services, settings: Settings, work: PointWork) -> PointW
     tags_error = ""
     point_tags: dict[str, str] = {}
     try:
-        point_tags = svc.backup.list_tags(work.point.arn)
+        if tags_listable(work.point.arn):
+            point_tags = svc.backup.list_tags(work.point.arn)
+        elif image is not None:  # an EC2 point's tags are its AMI's (ListTags may fail for its ARN)
+            point_tags = dict(image.tags)
     except AwsError as exc:
         tags_error = exc.one_line()
     record = manifest.build(

@@ -234,6 +234,11 @@ def thaw(svc: Services, work: RestoreWork) -> RestoreWork:
         outcome = RestoreRequest.ALREADY_IN_PROGRESS
     else:
         outcome = svc.s3.request_restore(work.bucket, work.archive_key, days=work.days, tier=work.tier)
+    if outcome is RestoreRequest.EXPEDITED_UNAVAILABLE:
+        # No Expedited capacity now (503): ask for Standard rather than fail or retry for an unknown
+        # time; the restore then takes hours, which the tier recorded (and reported) says.
+        work = replace(work, tier="Standard")
+        outcome = svc.s3.request_restore(work.bucket, work.archive_key, days=work.days, tier=work.tier)
     if outcome is RestoreRequest.ALREADY_READABLE:
         return replace(work, stage=Stage.READABLE, thaw="not needed")
     attached = outcome is RestoreRequest.ALREADY_IN_PROGRESS
@@ -250,7 +255,9 @@ def thaw(svc: Services, work: RestoreWork) -> RestoreWork:
         stage=Stage.THAWING,
         thaw="attached" if attached else "requested",
         thaw_requested_at=now.isoformat(),
-        next_poll_seconds=next_thaw_poll(work.storage_class, work.tier, 0.0, attached=attached),
+        next_poll_seconds=next_thaw_poll(
+            work.storage_class, work.tier, 0.0, attached=attached, size_bytes=work.size_bytes
+        ),
     )
 
 
@@ -265,7 +272,9 @@ def check_thaw(svc: Services, work: RestoreWork) -> RestoreWork:
         return thaw(svc, replace(work, stage=Stage.RESOLVED, polls=work.polls + 1))
     _check_deadline(svc, work, "the Glacier restore")
     elapsed = (svc.clock.now() - _when(work.thaw_requested_at)).total_seconds()
-    wait = next_thaw_poll(work.storage_class, work.tier, elapsed, attached=work.thaw == "attached")
+    wait = next_thaw_poll(
+        work.storage_class, work.tier, elapsed, attached=work.thaw == "attached", size_bytes=work.size_bytes
+    )
     remaining = (_when(work.deadline_at) - svc.clock.now()).total_seconds()
     return replace(work, polls=work.polls + 1, next_poll_seconds=max(1.0, min(wait, remaining)))
 

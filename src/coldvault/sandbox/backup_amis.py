@@ -50,12 +50,20 @@ class BackupAmi(Ami):  # type: ignore[misc]
         placeholder: Any = self.__dict__["ebs_snapshot"]
         ec2_backend.snapshots.pop(placeholder.id, None)
         zone = f"{ec2_backend.region_name}a"
+        source_keys = _volume_keys(ec2_backend, instance) if instance is not None else {}
         self.volume_snapshots: list[tuple[str, Any]] = []
         for device, size_gib, encrypted in volumes:
-            volume = ec2_backend.create_volume(size=size_gib, zone_name=zone, encrypted=encrypted)
+            volume = ec2_backend.create_volume(
+                size=size_gib,
+                zone_name=zone,
+                encrypted=encrypted,
+                kms_key_id=source_keys.get(device) if encrypted else None,
+            )
             snapshot = ec2_backend.create_snapshot(
                 volume.id, "This snapshot is created by the AWS Backup service.", from_ami=ami_id
             )
+            # A snapshot is encrypted with its volume's KMS key (moto's create_snapshot drops the key).
+            snapshot.kms_key_id = volume.kms_key_id if encrypted else None
             ec2_backend.delete_volume(volume.id)
             if tags:
                 snapshot.add_tags(tags)
@@ -83,6 +91,16 @@ class BackupAmi(Ami):  # type: ignore[misc]
     def size_bytes(self) -> int:
         """The AMI's size: the sum of its snapshots' volume sizes."""
         return sum(int(snapshot.volume.size) * GIB for _, snapshot in self.volume_snapshots)
+
+
+def _volume_keys(ec2_backend: Any, instance: Any) -> dict[str, str]:
+    """Device -> KMS key ARN of each encrypted EBS volume attached to ``instance``."""
+    keys: dict[str, str] = {}
+    for device, block in instance.get_block_device_mapping:
+        volume = ec2_backend.get_volume(block.volume_id)
+        if volume.encrypted and volume.kms_key_id:
+            keys[device] = str(volume.kms_key_id)
+    return keys
 
 
 def instance_volumes(ec2_backend: Any, instance: Any) -> list[tuple[str, int, bool]]:
