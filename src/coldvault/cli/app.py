@@ -65,6 +65,7 @@ def _register_commands() -> None:
     """Each command module adds its commands (imported here, after ``app`` exists)."""
     from coldvault.cli import (
         archive_cmd,
+        audit_cmd,
         catalog_cmd,
         cloud_cmd,
         demo_cmd,
@@ -79,6 +80,7 @@ def _register_commands() -> None:
         demo_cmd,
         archive_cmd,
         catalog_cmd,
+        audit_cmd,
         restore_cmd,
         cloud_cmd,
         report_cmd,

@@ -82,7 +82,14 @@ def start_store(svc: Services, settings: Settings, work: PointWork) -> PointWork
 def _stored(work: PointWork, started: float, svc: Services, staging_size: int) -> PointWork:
     """The store task's object is in the bucket: on to the copy."""
     return timed(
-        work, "store", started, svc, stage=Stage.STORED, staging_size=staging_size, store_progress=100
+        work,
+        "store",
+        started,
+        svc,
+        stage=Stage.STORED,
+        staging_size=staging_size,
+        store_progress=100,
+        store_completed_at=work.store_completed_at or svc.clock.now().isoformat(),
     )
 
 
@@ -144,6 +151,7 @@ def check_stores(svc: Services, settings: Settings, works: Sequence[PointWork]) 
                         store_state="Completed",
                         store_progress=100,
                         staging_size=staging.size,
+                        store_completed_at=now.isoformat(),
                     )
                 )
                 continue
