@@ -315,6 +315,13 @@ class S3:
                 raise translate(exc, "GetBucketEncryption") from exc
         return BucketSecurity(region=str(region), blocks_public_access=blocks, encryption=encryption)
 
+    @permissions("s3:ListAllMyBuckets")
+    def bucket_names(self) -> list[str]:
+        """The names of the account's buckets (ListBuckets)."""
+        with aws_call("ListBuckets"):
+            response = self.client.list_buckets()
+        return [str(b["Name"]) for b in response.get("Buckets", []) if "Name" in b]
+
     @permissions("s3:GetBucketLocation")
     def bucket_region(self, bucket: str) -> str:
         """The bucket's Region (``GetBucketLocation``; an empty constraint means us-east-1)."""

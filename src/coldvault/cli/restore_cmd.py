@@ -6,7 +6,7 @@ import json
 import math
 import sys
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import click
 import typer
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from coldvault import keys
+from coldvault.aws.s3 import S3
 from coldvault.aws.ssm import Ssm
 from coldvault.catalog import Catalog
 from coldvault.cli.catalog_cmd import bucket_from
@@ -26,6 +27,9 @@ from coldvault.restore import RestoreOptions, RestoreWork, Stage, run_restore
 from coldvault.restore.engine import Confirm, Progress
 from coldvault.restore.policy import Estimate, parse_tier
 from coldvault.restore.steps import summary
+
+if TYPE_CHECKING:
+    from coldvault.demo.story import DemoContext
 
 _N = TypeVar("_N", int, float)
 
@@ -208,28 +212,29 @@ class _SandboxTime:
         return self._mono
 
 
-def _demo_bucket(ctx: Any) -> str | None:
+def _demo_bucket(ctx: DemoContext, s3: S3) -> str | None:
+    """The bucket the demo archived into: named by an earlier step, else the first with a catalogue."""
     for key in ("archive_bucket", "bucket", "cloud_bucket"):
         if ctx.data.get(key):
             return str(ctx.data[key])
-    s3 = ctx.aws.client("s3")
-    for bucket in s3.list_buckets().get("Buckets", []):
-        if s3.list_objects_v2(Bucket=bucket["Name"], Prefix=keys.MANIFEST_PREFIX, MaxKeys=1).get("KeyCount"):
-            return str(bucket["Name"])
+    for bucket in s3.bucket_names():
+        if next(s3.iter_keys(bucket, keys.MANIFEST_PREFIX), None) is not None:
+            return bucket
     return None
 
 
-def demo_restore(ctx: Any) -> None:
+def demo_restore(ctx: DemoContext) -> None:
     """``coldvault demo``'s restore step, ``(ctx: DemoContext) -> None``: list the catalogue, restore one
     archive (Glacier restore first when it needs one) to an available AMI, then show that restoring it
     again returns the same AMI. Waits run on the sandbox's virtual clock."""
-    console: Console = ctx.console
-    bucket = _demo_bucket(ctx)
+    console = ctx.console
+    aws = ctx.aws
+    svc = services_from_session(aws, clock=_SandboxTime(ctx.endpoint_url))
+    bucket = _demo_bucket(ctx, svc.s3)
     if bucket is None:
         console.print("no archive to restore (the archive step archived nothing)")
         return
-    aws = ctx.aws
-    rows = Catalog(aws.client("s3"), bucket).listing()
+    rows = Catalog(svc.s3.client, bucket).listing()
     table = Table(title=f"Catalogue of s3://{bucket} ({len(rows)} archives, newest 5)")
     for column in ("AMI", "instance", "class", "restore state"):
         table.add_column(column, no_wrap=True)
@@ -241,7 +246,6 @@ def demo_restore(ctx: Any) -> None:
     if not rows:
         return
     chosen = next((r for r in rows if r.entry.archive.storage_class in ("GLACIER", "DEEP_ARCHIVE")), rows[0])
-    svc = services_from_session(aws, clock=_SandboxTime(ctx.endpoint_url))
     options = RestoreOptions(
         tier="Bulk" if chosen.entry.archive.storage_class != "GLACIER_IR" else "Standard"
     )
