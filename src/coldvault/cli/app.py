@@ -72,6 +72,7 @@ def _register_commands() -> None:
         leases_cmd,
         report_cmd,
         restore_cmd,
+        restore_test_cmd,
         sandbox_cmd,
     )
 
@@ -82,6 +83,7 @@ def _register_commands() -> None:
         catalog_cmd,
         audit_cmd,
         restore_cmd,
+        restore_test_cmd,
         cloud_cmd,
         report_cmd,
         leases_cmd,
