@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from coldvault import restore_test
+from coldvault import keys, restore_test
 from coldvault.catalog import Catalog
 from coldvault.cli.catalog_cmd import bucket_from
 from coldvault.cli.options import OutputFormat, global_options
@@ -83,7 +83,7 @@ def restore_test_command(
         total = sum(e.total_usd for _, e in planned)
         console.print(
             f"Each AMI is restored, checked, then deregistered with its snapshots; retrieval about "
-            f"${total:.4f} in all. The result is recorded under catalog/restore-tests/."
+            f"${total:.4f} in all. The result is recorded under {keys.RESTORE_TEST_PREFIX}."
         )
     if not yes:
         if not console.is_terminal and not typer.get_text_stream("stdin").isatty():
