@@ -139,6 +139,22 @@ def test_large_objects_have_many_parts_and_stable_content(admin: SandboxAdmin, e
     assert first["ETag"] == second["ETag"]  # same AMI, same bytes
 
 
+def test_a_queued_task_stays_at_zero_percent_then_works(admin: SandboxAdmin, ec2: Any, s3: Any) -> None:
+    admin.update_settings(store_bytes_per_second=GIB, store_queue_seconds=600)
+    image_id = make_ami(admin, [100])  # 100 s of work after 600 s in the queue
+    store(ec2, image_id)
+    admin.advance_clock(590)
+    assert (task_of(ec2, image_id)["StoreTaskState"], task_of(ec2, image_id)["ProgressPercentage"]) == (
+        "InProgress",
+        0,
+    )
+    admin.advance_clock(60)  # 50 s of work done
+    assert 45 <= task_of(ec2, image_id)["ProgressPercentage"] <= 55
+    admin.advance_clock(60)
+    assert task_of(ec2, image_id)["StoreTaskState"] == "Completed"
+    assert s3.head_object(Bucket=BUCKET, Key=f"{image_id}.bin")["ContentLength"] > 0
+
+
 def test_object_size_is_capped(admin: SandboxAdmin, ec2: Any, s3: Any) -> None:
     admin.update_settings(size_scale=1.0, max_object_bytes=100_000)
     image_id = make_ami(admin, [8])
@@ -153,17 +169,23 @@ def test_one_task_per_ami_at_a_time_and_one_copy_per_bucket(admin: SandboxAdmin,
     s3.create_bucket(Bucket="other-bucket")
     store(ec2, image_id)
 
-    code, status, message = error_of(ec2.create_store_image_task, ImageId=image_id, Bucket=BUCKET)
-    assert (code, status) == ("IncorrectState", 400)
-    assert "already in progress" in message
-    code, _, _ = error_of(ec2.create_store_image_task, ImageId=image_id, Bucket="other-bucket")
-    assert code == "IncorrectState"
+    busy = (
+        "InvalidRequest",
+        400,
+        "A CreateStoreImageTask is already in progress for the AMI. "
+        "You can't run multiple concurrent store image requests for the same AMI.",
+    )
+    assert error_of(ec2.create_store_image_task, ImageId=image_id, Bucket=BUCKET) == busy
+    assert error_of(ec2.create_store_image_task, ImageId=image_id, Bucket="other-bucket") == busy
 
     admin.advance_clock(20)
     assert task_of(ec2, image_id)["StoreTaskState"] == "Completed"
-    code, _, message = error_of(ec2.create_store_image_task, ImageId=image_id, Bucket=BUCKET)
-    assert code == "InvalidParameterValue"
-    assert "once per bucket" in message
+    assert error_of(ec2.create_store_image_task, ImageId=image_id, Bucket=BUCKET) == (
+        "InvalidRequest",
+        400,
+        "The AMI already exists in the bucket. "
+        "You can't create multiple copies of an AMI in the same S3 bucket.",
+    )
     # Another bucket is fine; and once the root object is gone (copied away), so is the first.
     store(ec2, image_id, bucket="other-bucket")
     s3.delete_object(Bucket=BUCKET, Key=f"{image_id}.bin")
@@ -216,6 +238,23 @@ def test_filters_apply_to_listings_and_are_ignored_with_image_ids(
     assert amis(Filters=[{"Name": "bucket", "Values": ["nope"]}]) == []
     ignored = amis(ImageIds=[small, big], Filters=[{"Name": "bucket", "Values": ["nope"]}])
     assert sorted(ignored) == sorted([small, big])
+
+
+def test_with_image_ids_only_the_newest_task_of_each_ami_is_listed(
+    admin: SandboxAdmin, ec2: Any, s3: Any
+) -> None:
+    """aws/aws-sdk#601 (boto3#3850), "not a bug" per the EC2 team: with ImageIds, only the newest task of
+    each AMI; a listing without ImageIds shows every task."""
+    admin.update_settings(store_bytes_per_second=GIB)
+    s3.create_bucket(Bucket="other-bucket")
+    image_id = make_ami(admin, [1])
+    store(ec2, image_id)
+    admin.advance_clock(10)
+    store(ec2, image_id, bucket="other-bucket")
+    (newest,) = describe(ec2, ImageIds=[image_id])["StoreImageTaskResults"]
+    assert (newest["Bucket"], newest["StoreTaskState"]) == ("other-bucket", "InProgress")
+    listed = [(r["Bucket"], r["StoreTaskState"]) for r in describe(ec2)["StoreImageTaskResults"]]
+    assert listed == [("other-bucket", "InProgress"), (BUCKET, "Completed")]
 
 
 def test_pagination(admin: SandboxAdmin, ec2: Any, s3: Any) -> None:

@@ -183,3 +183,36 @@ def test_missing_object_and_injected_fault(admin: SandboxAdmin, s3: Any) -> None
     admin.add_fault("RestoreObject", "access_denied", times=1)
     assert refused(s3, "x.bin") == ("AccessDenied", 403)
     assert restore(s3, "x.bin") == 202
+
+
+@pytest.mark.parametrize("storage_class", ["GLACIER", "DEEP_ARCHIVE"])
+def test_tags_and_metadata_of_an_archived_object_are_readable_without_a_restore(
+    s3: Any, storage_class: str
+) -> None:
+    """S3 refuses only the object's data (GetObject) before a restore; HeadObject, GetObjectTagging,
+    PutObjectTagging and GetObjectAcl answer for an object in any storage class (moto refuses the
+    tagging and ACL reads with InvalidObjectState)."""
+    s3.put_object(
+        Bucket=BUCKET,
+        Key="cold.bin",
+        Body=b"archived bytes",
+        StorageClass=storage_class,
+        Tagging="coldvault%3Aami=ami-0123",
+        Metadata={"ami-name": "web"},
+    )
+    head = s3.head_object(Bucket=BUCKET, Key="cold.bin")
+    assert shape_errors("s3", "HeadObject", head) == []
+    assert (head["StorageClass"], head["Metadata"]) == (storage_class, {"ami-name": "web"})
+    tags = s3.get_object_tagging(Bucket=BUCKET, Key="cold.bin")
+    assert shape_errors("s3", "GetObjectTagging", tags) == []
+    assert tags["TagSet"] == [{"Key": "coldvault:ami", "Value": "ami-0123"}]
+    s3.put_object_tagging(
+        Bucket=BUCKET, Key="cold.bin", Tagging={"TagSet": [{"Key": "state", "Value": "verified"}]}
+    )
+    assert s3.get_object_tagging(Bucket=BUCKET, Key="cold.bin")["TagSet"] == [
+        {"Key": "state", "Value": "verified"}
+    ]
+    assert s3.get_object_acl(Bucket=BUCKET, Key="cold.bin")["Grants"]
+    with pytest.raises(ClientError) as caught:
+        s3.get_object(Bucket=BUCKET, Key="cold.bin")
+    assert caught.value.response["Error"]["Code"] == "InvalidObjectState"

@@ -20,7 +20,7 @@ import botocore.exceptions
 from coldvault import keys
 from coldvault.aws.errors import aws_call, error_code, error_message, translate
 from coldvault.aws.permissions import permissions
-from coldvault.errors import ImageNameTaken, NotFound
+from coldvault.errors import AwsError, ImageNameTaken, NotFound, StoreQuotaExceeded
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -187,12 +187,32 @@ class Ec2:
         "ebs:ListSnapshotBlocks",
     )
     def create_store_image_task(self, ami_id: str, bucket: str, tags: dict[str, str]) -> str:
-        """Start a store image task; the object key EC2 will write (as the caller)."""
+        """Start a store image task; the object key EC2 will write (or has written), as the caller.
+
+        EC2 answers ``InvalidRequest`` "The AMI already exists in the bucket…" when ``<ami>.bin`` is
+        there (stored before): that object is the result, its key is returned. "A CreateStoreImageTask
+        is already in progress for the AMI…" (EC2 stores an AMI once at a time, into any bucket) is
+        raised as :class:`StoreQuotaExceeded`: wait and retry, as for the quota. (These are the answers
+        public code sees from the real API; the API reference lists no errors.)
+        """
         kwargs: dict[str, Any] = {"ImageId": ami_id, "Bucket": bucket}
         if tags:
             kwargs["S3ObjectTags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-        with aws_call("CreateStoreImageTask"):
-            r = self.client.create_store_image_task(**kwargs)
+        try:
+            with aws_call("CreateStoreImageTask"):
+                r = self.client.create_store_image_task(**kwargs)
+        except AwsError as exc:
+            refusal = str(exc).lower()
+            if exc.code == "InvalidRequest" and "already exists in the bucket" in refusal:
+                return keys.staging_key(ami_id)
+            if exc.code == "InvalidRequest" and "already in progress" in refusal:
+                raise StoreQuotaExceeded(
+                    str(exc),
+                    code=exc.code,
+                    operation=exc.operation,
+                    hint="another store of this AMI is running; it is retried when that one ends",
+                ) from exc
+            raise
         return str(r.get("ObjectKey", keys.staging_key(ami_id)))
 
     @permissions("ec2:DescribeStoreImageTasks")

@@ -23,16 +23,13 @@ class LambdaAwsSession(AwsSession):
     secret_key: str | None = None
     session_token: str | None = None
 
-    @property
-    def session(self) -> boto3.session.Session:
-        if self._session is None:
-            self._session = boto3.session.Session(
-                aws_access_key_id=self.access_key,
-                aws_secret_access_key=self.secret_key,
-                aws_session_token=self.session_token,
-                region_name=self.region,
-            )
-        return self._session
+    def _new_session(self) -> boto3.session.Session:
+        return boto3.session.Session(
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            aws_session_token=self.session_token,
+            region_name=self.region,
+        )
 
 
 def session_from_environment(env: Mapping[str, str]) -> AwsSession:

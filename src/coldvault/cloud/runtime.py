@@ -24,7 +24,7 @@ from coldvault.aws.lambda_runtime import session_from_environment
 from coldvault.aws.session import AwsSession
 from coldvault.aws.ssm import Ssm
 from coldvault.aws.sts import Sts
-from coldvault.clock import Clock, SystemClock
+from coldvault.clock import Clock
 from coldvault.config import Settings
 from coldvault.errors import ConfigurationError
 from coldvault.lease import LeaseOwner
@@ -140,4 +140,5 @@ def cached_session(env: Mapping[str, str]) -> AwsSession:
 
 
 def runtime() -> Runtime:
-    return Runtime(env=environ(), clock=SystemClock())
+    env = environ()
+    return Runtime(env=env, clock=cached_session(env).clock)  # the endpoint's time, as the CLI

@@ -15,7 +15,7 @@ from coldvault.aws.ec2 import Ec2
 from coldvault.aws.s3 import S3
 from coldvault.aws.session import AwsSession
 from coldvault.aws.sqs import Sqs
-from coldvault.clock import Clock, SystemClock
+from coldvault.clock import Clock
 from coldvault.lease import LeaseOwner, StaleCheck
 
 
@@ -74,7 +74,7 @@ def services_from_session(
         ec2=Ec2(aws.client("ec2")),
         s3=S3(aws.client("s3")),
         sqs=Sqs(aws.client("sqs")),
-        clock=clock or SystemClock(),
+        clock=clock or aws.clock,  # the endpoint's time (coldvault.clock.ServerClock)
         region=aws.region_name,
         owner=owner or LeaseOwner(run_id=""),
         after_step=_OBSERVER.get(),

@@ -131,6 +131,10 @@ def check_stores(svc: Services, settings: Settings, works: Sequence[PointWork]) 
             result.append(work)
             continue
         task = tasks.get(work.ami_id)
+        if task is not None and task.bucket not in ("", settings.bucket):
+            # EC2 lists only an AMI's newest task (aws/aws-sdk#601): another bucket's store started
+            # after ours ended and hides it. Ours is judged by its object, as when no task is listed.
+            task = None
         begun = datetime.fromisoformat(work.store_started_at) if work.store_started_at else now
         elapsed = (now - begun).total_seconds()
         if task is not None and task.started is not None:

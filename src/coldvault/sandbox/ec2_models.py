@@ -21,6 +21,14 @@ TASKS_ATTR = "_coldvault_image_tasks"
 IN_PROGRESS, COMPLETED, FAILED = "InProgress", "Completed", "Failed"
 DEFAULT_FAILURE = "The AMI could not be stored: reading the data of one of its snapshots failed."
 MAX_IMAGE_IDS = 20
+# EC2's answers (code InvalidRequest) as code that runs against the real API sees them.
+ALREADY_IN_PROGRESS = (
+    "A CreateStoreImageTask is already in progress for the AMI. "
+    "You can't run multiple concurrent store image requests for the same AMI."
+)
+ALREADY_IN_BUCKET = (
+    "The AMI already exists in the bucket. You can't create multiple copies of an AMI in the same S3 bucket."
+)
 
 LOCK = threading.RLock()
 _SETTLING = threading.local()
@@ -53,14 +61,17 @@ class StoreImageTask:
     failure_reason: str = ""
     failure_point: float = 0.5  # the fraction of the work done when a failing task fails
     object_written: bool = False
+    queued_seconds: float = 0.0  # InProgress at 0 % this long before the work starts
 
     def duration(self) -> timedelta:
         rate = STATE.settings.store_bytes_per_second
         return timedelta(seconds=self.size_bytes / rate if rate > 0 else 0.0)
 
     def observe(self, now: datetime) -> tuple[str, int]:
-        """(state, progress percentage) at ``now``."""
-        elapsed = now - self.start_time
+        """(state, progress percentage) at ``now``: queued (``InProgress``, 0 %), then working."""
+        elapsed = now - self.start_time - timedelta(seconds=self.queued_seconds)
+        if elapsed < timedelta(0):
+            return IN_PROGRESS, 0
         total = self.duration()
         if self.failure_reason and elapsed >= total * self.failure_point:
             return FAILED, min(99, int(100 * self.failure_point)) if total else 0
@@ -69,7 +80,7 @@ class StoreImageTask:
         return IN_PROGRESS, min(99, int(100 * elapsed / total))
 
     def finished_at(self) -> datetime:
-        return self.start_time + self.duration()
+        return self.start_time + timedelta(seconds=self.queued_seconds) + self.duration()
 
 
 @dataclass
@@ -261,16 +272,9 @@ def create_store_task(
         key = f"{image_id}.bin"
         for task in tasks_of(backend).stores:
             if task.ami_id == image_id and task.observe(now)[0] == IN_PROGRESS:
-                raise ImageTaskError(
-                    "IncorrectState",
-                    f"A store task for {image_id} is already in progress (into bucket {task.bucket}).",
-                )
+                raise ImageTaskError("InvalidRequest", ALREADY_IN_PROGRESS)
         if key in found.keys:
-            raise ImageTaskError(
-                "InvalidParameterValue",
-                f"The S3 bucket {bucket} already holds a copy of {image_id} ({key}); "
-                "an AMI can be stored only once per bucket.",
-            )
+            raise ImageTaskError("InvalidRequest", ALREADY_IN_BUCKET)
         in_progress = store_in_progress_bytes(backend, now)
         if in_progress >= STATE.settings.store_quota_bytes:
             raise ImageTaskError("ResourceLimitExceeded", quota_message("CreateStoreImageTask"))
@@ -286,6 +290,7 @@ def create_store_task(
             header=_header(backend, image),
             metadata=_metadata(image),
             failure_reason=reason,
+            queued_seconds=max(0.0, STATE.settings.store_queue_seconds),
         )
         tasks_of(backend).stores.append(task)
         return task

@@ -29,6 +29,7 @@ def install() -> None:
             backup_responses,
             cfn_buckets,
             cfn_change_sets,
+            cfn_stacks,
             ebs_responses,
             ec2_copy,
             ec2_responses,
@@ -46,6 +47,7 @@ def install() -> None:
         # The in-process Lambda runner: moto's LambdaSimpleBackend.invoke only echoes.
         lambda_runner.install()
         cfn_buckets.install()  # stacks' buckets keep Block Public Access
+        cfn_stacks.install()  # parameters as strings, rollbacks, "No updates are to be performed."
         cfn_change_sets.install()  # after the stacks' patches: change sets create and update through them
         # Stack-created state machines execute; Wait/Retry follow sandbox time.
         stepfunctions.install()

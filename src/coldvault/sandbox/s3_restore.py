@@ -16,7 +16,10 @@ as in AWS:
 - ``Expedited`` on ``DEEP_ARCHIVE`` and a class that needs no restore are refused.
 
 :func:`install` patches moto's ``FakeKey`` (its ``status`` and ``_expiry``) and the POST handler of
-``S3Response`` for ``?restore``; nothing else of moto changes.
+``S3Response`` for ``?restore``. It also limits moto's "not restored" refusal (``InvalidObjectState``)
+to ``GetObject``, the read of an archived object's *data*, as S3 does: moto refuses
+``GetObjectTagging``, ``GetObjectAcl`` and ``GetObjectLegalHold`` too, while S3 answers them (and
+``HeadObject``, ``PutObjectTagging``) for an object in any storage class, restored or not.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ TIER_RANK = {"Expedited": 0, "Standard": 1, "Bulk": 2}  # lower is faster
 ARCHIVE_CLASSES = ("GLACIER", "DEEP_ARCHIVE")
 _RESTORE = "_coldvault_restore"  # the FakeKey attribute holding its ArchiveRestore
 _MOTO_EXPIRY = "_coldvault_moto_expiry"
+_READS_DATA = "_coldvault_reads_data"  # set on moto's S3Response while it answers GetObject
 
 
 class RestoreRefused(Exception):
@@ -271,3 +275,25 @@ def install() -> None:
 
     key_response_post._coldvault = True  # type: ignore[attr-defined]
     S3Response._key_response_post = key_response_post
+    _refuse_only_data_reads(S3Response)
+
+
+def _refuse_only_data_reads(response_class: Any) -> None:
+    """moto's ``S3Response._get_key`` checks the storage class for every operation that looks up
+    a key (tagging, ACL, legal hold); only ``GetObject`` (which sets a flag here) keeps the check."""
+    get_key = response_class._get_key
+    get_object = response_class.get_object
+
+    def _get_key(self: Any, validate_storage_class: bool = True) -> Any:
+        reads_data = getattr(self, _READS_DATA, False)
+        return get_key(self, validate_storage_class=validate_storage_class and reads_data)
+
+    def get_object_reading_data(self: Any) -> Any:
+        setattr(self, _READS_DATA, True)
+        try:
+            return get_object(self)
+        finally:
+            setattr(self, _READS_DATA, False)
+
+    response_class._get_key = _get_key
+    response_class.get_object = get_object_reading_data

@@ -3,6 +3,7 @@
 ``SandboxServer`` binds ``host:port`` (port 0: a free one), serves moto's
 ``DomainDispatcherApplication`` wrapped in :class:`AdminMiddleware`, which answers
 ``/_coldvault/…`` itself (see :mod:`coldvault.sandbox.admin`) and passes everything else to moto.
+Every response carries the sandbox's virtual time in its ``Date`` header.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterable
+from email.utils import formatdate
 from types import TracebackType
 from typing import Any
 
@@ -46,13 +48,26 @@ class AdminMiddleware:
         return [body]
 
 
+def virtual_date(timestamp: float | None = None) -> str:
+    """``timestamp`` (default: the sandbox's virtual now) as an HTTP ``Date`` (RFC 9110 IMF-fixdate)."""
+    from coldvault.sandbox.state import STATE
+
+    moment = STATE.clock.now().timestamp() if timestamp is None else timestamp
+    return formatdate(moment, usegmt=True)
+
+
 def _quiet_handler() -> Any:
-    """moto's request handler without the per-request access log line."""
+    """moto's request handler without the per-request access log line, stamping every response's
+    ``Date`` with the virtual clock, as AWS stamps its own time on every response."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     class QuietRequestHandler(MotoRequestHandler):  # type: ignore[misc]
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             return
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The ``Date`` header of every response: the sandbox's virtual time (see docs/sandbox.md)."""
+            return virtual_date(timestamp)
 
     return QuietRequestHandler
 

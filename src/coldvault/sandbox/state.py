@@ -32,6 +32,8 @@ class SandboxSettings:
     store_quota_bytes: int = 1200 * GB  # store work in progress (newer AWS docs)
     restore_quota_bytes: int = 600 * GB  # restore work in progress (newer AWS docs)
     store_task_history_days: int = 31
+    # A new store task waits this long (InProgress at 0 %) before its work starts: AWS queues tasks.
+    store_queue_seconds: float = 0.0
     # Step Functions Wait states and Retry intervals really wait seconds x wait_scale, and the sandbox
     # clock is moved on by the full seconds, so simulated work progresses as if the wait had happened.
     wait_scale: float = 0.01
