@@ -10,6 +10,7 @@ Layout::
     catalog/by-recovery-point/<sha256(arn)>.json                         pointer -> manifest key
     catalog/by-archive-key/<sha256(key)>.json                            pointer -> manifest key
     catalog/pending-deletion/<ami-id>.json                               archived, deletion not confirmed
+    catalog/restore-tests/<ami-id>/<yyyymmddThhmmssZ>.json               one restore test's evidence
     leases/<ami-id>.json                                                 per-point lease
     logs/<yyyymmddThhmmssZ>-<run-id>.{json,csv}                          consolidated reports
     runs/<run-id>/plan.json                                              skipped points and estimate
@@ -36,6 +37,7 @@ MANIFEST_PREFIX = CATALOG_PREFIX + "ami/"
 RECOVERY_POINT_POINTER_PREFIX = CATALOG_PREFIX + "by-recovery-point/"
 ARCHIVE_POINTER_PREFIX = CATALOG_PREFIX + "by-archive-key/"
 PENDING_DELETION_PREFIX = CATALOG_PREFIX + "pending-deletion/"
+RESTORE_TEST_PREFIX = CATALOG_PREFIX + "restore-tests/"
 LEASE_PREFIX = "leases/"
 LOG_PREFIX = "logs/"
 RUNS_PREFIX = "runs/"
@@ -126,6 +128,24 @@ def pending_deletion_key(ami_id: str) -> str:
 
 def ami_of_pending_deletion_key(key: str) -> str | None:
     return _ami_under(PENDING_DELETION_PREFIX, key)
+
+
+def restore_test_key(ami_id: str, at: datetime) -> str:
+    """One restore test of the archive of ``ami_id`` (the evidence the audit reads)."""
+    return f"{RESTORE_TEST_PREFIX}{ami_id}/{at.astimezone(UTC):{_REPORT_TIME}}{_JSON}"
+
+
+def ami_of_restore_test_key(key: str) -> str | None:
+    """The AMI id a restore-test record key names; None for any other key."""
+    if not (key.startswith(RESTORE_TEST_PREFIX) and key.endswith(_JSON)):
+        return None
+    ami, _, name = key[len(RESTORE_TEST_PREFIX) :].partition("/")
+    return ami if is_ami_id(ami) and name and "/" not in name else None
+
+
+def is_archive_key(key: str) -> bool:
+    """Whether a listed key is in the archive layout (:func:`archive_key`)."""
+    return key.startswith(ARCHIVE_PREFIX) and key.endswith(_BIN)
 
 
 def lease_key(ami_id: str) -> str:

@@ -20,6 +20,8 @@ Schema ``coldvault.manifest/2`` (written)::
     staging         key, size, etag of the staging object the archive was verified against
     verification    verified, at, size_matches, storage_class_matches, checksum_recorded, content_checked
     deletion        state (pending | confirmed), reason, at
+    store           (optional) started_at, completed_at of the CreateStoreImageTask (completed_at:
+                    when the staging object was first seen whole); absent in older manifests
 
 Schema ``coldvault.manifest/1`` (written by earlier versions) is read too: it names the image part
 ``ami`` and keeps its block devices as DescribeImages ``BlockDeviceMappings``, and has a ``source``
@@ -341,6 +343,25 @@ class Deletion:
         return cls(state=parsed, reason=_opt(doc, "reason", str, w, ""), at=_time(doc.get("at"), w + "at"))
 
 
+@dataclass(frozen=True)
+class StoreTask:
+    """When EC2's store task ran (``CreateStoreImageTask`` start; the staging object first seen whole)."""
+
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"started_at": _iso(self.started_at), "completed_at": _iso(self.completed_at)}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> StoreTask:
+        doc = _obj(raw, "store")
+        return cls(
+            started_at=_time(doc.get("started_at"), "store.started_at"),
+            completed_at=_time(doc.get("completed_at"), "store.completed_at"),
+        )
+
+
 def _point_from_json(raw: Any) -> tuple[RecoveryPoint, str]:
     doc = _obj(raw, "recovery_point")
     for name in ("arn", "vault_name", "resource_arn", "creation_date"):
@@ -372,6 +393,7 @@ class Manifest:
     deletion: Deletion = field(default_factory=Deletion)
     run_id: str = ""
     tags_error: str = ""  # why the recovery point's tags could not be read, if they could not
+    store: StoreTask | None = None  # None: written before store times were recorded
 
     @property
     def key(self) -> str:
@@ -424,6 +446,7 @@ class Manifest:
             "staging": self.staging.to_json(),
             "verification": self.verification.to_json(),
             "deletion": self.deletion.to_json(),
+            **({"store": self.store.to_json()} if self.store else {}),
         }
 
     @classmethod
@@ -449,6 +472,7 @@ class Manifest:
             staging=Staging.from_json(doc.get("staging")),
             verification=Verification.from_json(doc.get("verification")),
             deletion=Deletion.from_json(doc.get("deletion")),
+            store=None if doc.get("store") is None else StoreTask.from_json(doc["store"]),
         )
 
 
@@ -494,6 +518,10 @@ def build(
             storage_class_matches=True,
             checksum_recorded=bool(archive.checksum),
             content_checked=content_checked,
+        ),
+        store=StoreTask(
+            started_at=_time(work.store_started_at or None, "store.started_at"),
+            completed_at=_time(work.store_completed_at or None, "store.completed_at"),
         ),
     )
 

@@ -135,6 +135,7 @@ class PointWork:
     store_state: str = ""
     store_progress: int = 0
     store_started_at: str = ""
+    store_completed_at: str = ""  # when the staging object was first seen complete
     next_poll_seconds: float = 0.0
     store_polls: int = 0  # DescribeStoreImageTasks looks at this point's task (bounded per execution)
     staging_size: int = 0

@@ -396,6 +396,19 @@ class Ec2:
         except NotFound:
             return
 
+    @permissions("ec2:DescribeSnapshots")
+    def existing_snapshots(self, snapshot_ids: Sequence[str]) -> set[str]:
+        """Which of ``snapshot_ids`` still exist (a filter, so a deleted one is no error)."""
+        found: set[str] = set()
+        for chunk in _chunks(list(snapshot_ids), DESCRIBE_IMAGES_BATCH):
+            with aws_call("DescribeSnapshots"):
+                pages = self.client.get_paginator("describe_snapshots").paginate(
+                    OwnerIds=["self"], Filters=[{"Name": "snapshot-id", "Values": list(chunk)}]
+                )
+                for page in pages:
+                    found.update(str(s.get("SnapshotId", "")) for s in page.get("Snapshots", []))
+        return found
+
     @permissions("ec2:GetEbsDefaultKmsKeyId")
     def default_kms_key(self) -> str:
         """The account's default KMS key for EBS encryption in this Region."""

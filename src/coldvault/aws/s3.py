@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
@@ -40,6 +41,8 @@ class ObjectInfo:
     checksum: str = ""  # base64 CRC64NVME when S3 reports one
     checksum_type: str = ""
     tag_count: int = 0
+    lock_mode: str = ""  # the Object Lock retention mode HeadObject reports ("" when not locked)
+    lock_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ def region_of_location(constraint: str | None) -> str:
     return "eu-west-1" if constraint == "EU" else constraint
 
 
+def _utc(value: Any) -> datetime | None:
+    return value.astimezone(UTC) if isinstance(value, datetime) else None
+
+
 class S3:
     """Thin adapter over a boto3 ``s3`` client."""
 
@@ -97,6 +104,8 @@ class S3:
             checksum=str(r.get("ChecksumCRC64NVME") or ""),
             checksum_type=str(r.get("ChecksumType") or ""),
             tag_count=int(r.get("TagCount") or 0),
+            lock_mode=str(r.get("ObjectLockMode") or ""),
+            lock_until=_utc(r.get("ObjectLockRetainUntilDate")),
         )
 
     @permissions("s3:GetObject")

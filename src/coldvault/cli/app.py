@@ -86,12 +86,14 @@ def _register_commands() -> None:
     """Each command module adds its commands (imported here, after ``app`` exists)."""
     from coldvault.cli import (
         archive_cmd,
+        audit_cmd,
         catalog_cmd,
         cloud_cmd,
         demo_cmd,
         leases_cmd,
         report_cmd,
         restore_cmd,
+        restore_test_cmd,
         sandbox_cmd,
     )
 
@@ -100,7 +102,9 @@ def _register_commands() -> None:
         demo_cmd,
         archive_cmd,
         catalog_cmd,
+        audit_cmd,
         restore_cmd,
+        restore_test_cmd,
         cloud_cmd,
         report_cmd,
         leases_cmd,

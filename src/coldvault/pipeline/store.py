@@ -98,7 +98,14 @@ def start_store(svc: Services, settings: Settings, work: PointWork) -> PointWork
 def _stored(work: PointWork, started: float, svc: Services, staging_size: int) -> PointWork:
     """The store task's object is in the bucket: on to the copy."""
     return timed(
-        work, "store", started, svc, stage=Stage.STORED, staging_size=staging_size, store_progress=100
+        work,
+        "store",
+        started,
+        svc,
+        stage=Stage.STORED,
+        staging_size=staging_size,
+        store_progress=100,
+        store_completed_at=work.store_completed_at or svc.clock.now().isoformat(),
     )
 
 
@@ -236,6 +243,7 @@ def _observed(
                 store_state="Completed",
                 store_progress=100,
                 staging_size=staging.size,
+                store_completed_at=svc.clock.now().isoformat(),
             )
         if task is None:
             return failed(work, StoreTaskFailed(f"no store task found for {work.ami_id}"))

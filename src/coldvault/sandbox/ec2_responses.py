@@ -1,5 +1,7 @@
 """The EC2 query-protocol operations moto lacks: ``CreateStoreImageTask``,
-``DescribeStoreImageTasks`` and ``CreateRestoreImageTask``.
+``DescribeStoreImageTasks`` and ``CreateRestoreImageTask``; and ``DeregisterImage`` with
+``DeleteAssociatedSnapshots`` (moto ignores the flag; EC2 deletes the image's snapshots unless another
+AMI uses them, botocore's ``DeregisterImageRequest``).
 
 As in moto, this module only parses requests and serialises results; the rules live in
 :mod:`coldvault.sandbox.ec2_models` and :mod:`coldvault.sandbox.ec2_restore`. :func:`install`
@@ -135,10 +137,31 @@ def create_restore_image_task(self: Any) -> Any:
     return _result({"ImageId": image.id})
 
 
+def _image_snapshots(image: Any) -> set[str]:
+    snapshots = getattr(image, "snapshots", None)
+    if snapshots is None:
+        snapshots = [image.ebs_snapshot] if getattr(image, "ebs_snapshot", None) is not None else []
+    return {str(s.id) for s in snapshots}
+
+
+def deregister_image(self: Any) -> Any:
+    ami_id = str(self._get_param("ImageId", ""))
+    delete = bool(self._get_bool_param("DeleteAssociatedSnapshots", False))
+    self.error_on_dryrun()
+    image = self.ec2_backend.amis.get(ami_id)
+    owned = _image_snapshots(image) if delete and image is not None else set()
+    self.ec2_backend.deregister_image(ami_id)
+    shared = set().union(*(_image_snapshots(i) for i in self.ec2_backend.amis.values()))
+    for snapshot_id in sorted(owned - shared):
+        self.ec2_backend.snapshots.pop(snapshot_id, None)
+    return _result({"Return": True})
+
+
 OPERATIONS = {
     "create_store_image_task": create_store_image_task,
     "describe_store_image_tasks": describe_store_image_tasks,
     "create_restore_image_task": create_restore_image_task,
+    "deregister_image": deregister_image,
 }
 
 
