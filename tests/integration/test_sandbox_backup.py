@@ -108,7 +108,9 @@ def test_backup_job_runs_under_virtual_time_and_yields_an_ami_backed_point(
     assert backup.describe_backup_vault(BackupVaultName="main")["NumberOfRecoveryPoints"] == 1
     listed = {v["BackupVaultName"]: v for v in backup.list_backup_vaults()["BackupVaultList"]}
     assert listed["main"]["NumberOfRecoveryPoints"] == 1
-    assert backup.list_tags(ResourceArn=job["RecoveryPointArn"])["Tags"] == tags
+    with pytest.raises(ClientError) as refused:  # AWS: ListTags may fail for a non-arn:aws:backup ARN
+        backup.list_tags(ResourceArn=job["RecoveryPointArn"])
+    assert error_code(refused) == "InvalidParameterValueException"
 
 
 def test_start_backup_job_errors(aws_env: dict[str, str]) -> None:
@@ -326,11 +328,25 @@ def test_faults_on_listing_and_custom_errors(aws_env: dict[str, str], admin: San
     assert [f["fired"] for f in fired] == [1, 1]
 
 
-def test_list_tags_of_unknown_recovery_point(aws_env: dict[str, str]) -> None:
+def test_list_tags_of_ec2_points_is_refused_unless_the_setting_allows_it(
+    aws_env: dict[str, str], admin: SandboxAdmin
+) -> None:
+    """AWS's ListTags documentation: for an ARN other than arn:aws:backup "it may return one of the
+    exceptions listed below" — the sandbox refuses; the setting brings back the point's tags."""
     backup, _ = clients()
-    with pytest.raises(ClientError) as missing:
-        backup.list_tags(ResourceArn="arn:aws:ec2:us-east-1::image/ami-00000000000000000")
-    assert error_code(missing) == "ResourceNotFoundException"
+    point = admin.create_recovery_point(vault_name="main", create_vault=True, tags={"team": "web"})
+    arn = point["RecoveryPointArn"]
+    missing = "arn:aws:ec2:us-east-1::image/ami-00000000000000000"
+    for resource in (arn, missing):
+        with pytest.raises(ClientError) as refused:
+            backup.list_tags(ResourceArn=resource)
+        assert error_code(refused) == "InvalidParameterValueException"
+        assert "arn:aws:backup" in refused.value.response["Error"]["Message"]
+    admin.update_settings(list_tags_of_ec2_points=True)
+    assert backup.list_tags(ResourceArn=arn)["Tags"]["team"] == "web"
+    with pytest.raises(ClientError) as not_found:
+        backup.list_tags(ResourceArn=missing)
+    assert error_code(not_found) == "ResourceNotFoundException"
 
 
 def test_reset_clears_points_jobs_settings_clock_and_faults(

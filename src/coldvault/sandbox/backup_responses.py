@@ -16,7 +16,12 @@ from urllib.parse import unquote
 from coldvault.sandbox import backup_legal_holds
 from coldvault.sandbox import backup_models as models
 from coldvault.sandbox.backup_listing import list_backup_jobs, list_recovery_points
-from coldvault.sandbox.errors import MissingParameterValueException, ResourceNotFoundException
+from coldvault.sandbox.errors import (
+    InvalidParameterValueException,
+    MissingParameterValueException,
+    ResourceNotFoundException,
+)
+from coldvault.sandbox.state import STATE
 
 # Server mode: Flask rules (moto strips "$"; strict_slashes off, so "/x/" also answers "/x").
 # In-process mode (mock_aws): regexes matched against the URL, hence also "/backup-jobs$".
@@ -161,12 +166,20 @@ def delete_recovery_point(self: Any) -> Response:
 
 
 def make_list_tags(original: Any) -> Any:
-    """ListTags: a recovery point's tags from the sandbox's store, anything else as moto does."""
+    """ListTags: refused for recovery points whose ARN is not AWS Backup's (``arn:aws:ec2:…``), as the
+    model's documentation warns ("it may return one of the exceptions listed below"), unless the
+    ``list_tags_of_ec2_points`` setting allows it; a recovery point's tags from the sandbox's store;
+    anything else as moto does."""
 
     def list_tags(self: Any) -> Response | str:
         parts = self.parsed_url.path.split("/tags/", 1)[-1].rstrip("/")
         arn = unquote(parts)
         models.check_fault("ListTags", arn, arn.rsplit("/", 1)[-1])
+        if arn.startswith("arn:aws:ec2:") and not STATE.settings.list_tags_of_ec2_points:
+            raise InvalidParameterValueException(
+                f"ListTags is not supported for {arn}: only resources with full AWS Backup management "
+                "(ARNs beginning arn:aws:backup) can be listed; read the tags of the EC2 resource itself."
+            )
         point = models.point_by_arn(self.backup_backend, arn)
         if point is None:
             if arn.startswith("arn:aws:ec2:"):

@@ -34,6 +34,7 @@ def install() -> None:
             ec2_copy,
             ec2_responses,
             lambda_runner,
+            s3_multipart,
             s3_restore,
             state,
             stepfunctions,
@@ -43,6 +44,7 @@ def install() -> None:
         ec2_responses.install()  # store and restore image tasks
         ec2_copy.install()  # CopyImage with the source's devices, encryption, tags and ClientToken
         ebs_responses.install()  # ListSnapshotBlocks/ListChangedBlocks over incremental lineages
+        s3_multipart.install()  # part checksums kept, listed and checked at CompleteMultipartUpload
         s3_restore.install()  # RestoreObject on virtual time: in progress, RestoreAlreadyInProgress, expiry
         # The in-process Lambda runner: moto's LambdaSimpleBackend.invoke only echoes.
         lambda_runner.install()

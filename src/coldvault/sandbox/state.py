@@ -40,6 +40,9 @@ class SandboxSettings:
     # S3 RestoreObject on GLACIER/DEEP_ARCHIVE takes the tier's AWS duration (Expedited 5 min, Standard
     # 5 h / 12 h, Bulk 12 h / 48 h) x this scale of sandbox time; 0 completes at once (moto's default).
     glacier_restore_scale: float = 0.0
+    # Backup ListTags of an EC2 recovery point (arn:aws:ec2:…): AWS says it may fail for any ARN not
+    # beginning arn:aws:backup, so it is refused unless this is true (then the point's tags, as before).
+    list_tags_of_ec2_points: bool = False
     # CopyImage: the copy is `pending` for its snapshots' size / this rate (+ image_available_after_seconds)
     copy_image_bytes_per_second: float = 20 * GB
     # EBS snapshot lineages (coldvault.sandbox.ebs_lineage): the share of a volume that is allocated,
