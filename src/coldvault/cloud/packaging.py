@@ -54,7 +54,7 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 SDK_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 SDK_DATA_PACKAGES = frozenset({"boto3", "botocore"})  # their data/ holds one directory per service
 # The services the functions create clients for (tests/cloud/test_packaging.py checks the code's list).
-SDK_SERVICES = frozenset({"backup", "ec2", "kms", "s3", "sqs", "ssm", "sts"})
+SDK_SERVICES = frozenset({"backup", "ebs", "ec2", "kms", "s3", "sqs", "ssm", "sts"})
 ARTIFACT_PREFIX = "coldvault/lambda-"
 _SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
