@@ -24,8 +24,9 @@ Everything stays synchronous, as the sandbox's stacks are: a stack is settled wh
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from coldvault.sandbox.cfn_stacks import mentions
 
 _MARK = "_coldvault_change_sets"
 NO_CHANGES = (
@@ -62,36 +63,14 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
-
-
-def _mentions(node: Any) -> set[str]:
-    """Names a template fragment refers to: ``Ref`` targets and ``${Name}`` in ``Fn::Sub``."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str):
-                found.add(value)
-            elif key == "Fn::Sub":
-                text = value[0] if isinstance(value, list) else value
-                found.update(_SUB_NAME.findall(text) if isinstance(text, str) else ())
-                found |= _mentions(value[1:] if isinstance(value, list) else None)
-            else:
-                found |= _mentions(value)
-    elif isinstance(node, list):
-        for item in node:
-            found |= _mentions(item)
-    return found
-
-
 def resources_using(template: dict[str, Any], parameters: set[str]) -> list[str]:
     """Resources of ``template`` that use one of ``parameters``, directly or through their condition."""
     conditions = template.get("Conditions") or {}
     using = []
     for name, resource in (template.get("Resources") or {}).items():
-        used = _mentions(resource)
+        used = mentions(resource)
         if resource.get("Condition"):
-            used |= _mentions(conditions.get(resource["Condition"]))
+            used |= mentions(conditions.get(resource["Condition"]))
         if used & parameters:
             using.append(name)
     return using
